@@ -1,0 +1,3 @@
+from kpiengine.cli import main
+
+main()

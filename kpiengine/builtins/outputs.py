@@ -1,0 +1,242 @@
+"""The built-in output formats: ``table``, ``json`` and ``csv``.
+
+A plugin module like any third-party one: the plugin manager registers it from its
+list of built-ins. ``rich`` is imported only when a table is rendered, so that
+importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+import numbers
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from kpiengine import hookimpl
+from kpiengine.formatting import format_dimension, format_period, format_value
+from kpiengine.registry import OutputContext, OutputFormat
+from kpiengine.result import LEVELS, Result, Table
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+
+@hookimpl
+def kpi_output_formats() -> list[OutputFormat]:
+    """The ``table``, ``json`` and ``csv`` formats."""
+    return [
+        OutputFormat(
+            name="table",
+            description="tables for people, then the rule findings (the default)",
+            render=render_table,
+            extension="txt",
+        ),
+        OutputFormat(
+            name="json",
+            description="one JSON object: tables, findings, comparisons (docs/output.md)",
+            render=render_json,
+            extension="json",
+        ),
+        OutputFormat(
+            name="csv",
+            description="the rows of every table in one CSV, one column per KPI (no findings)",
+            render=render_csv,
+            extension="csv",
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------- json
+
+
+def render_json(result: Result, ctx: OutputContext) -> str:
+    """``Result.to_dict()`` as indented JSON; NaN and infinity become null."""
+    data = _finite(result.to_dict())
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=_json_default)
+    return text + "\n"
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (JSON has neither)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    """JSON for the values a database hands back that ``json`` does not know."""
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None
+        if value == value.to_integral_value():
+            return int(value)
+        return float(value)
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, numbers.Integral):  # numpy and other integer scalars
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    return str(value)  # UUIDs, IP addresses, …: their text form
+
+
+# --------------------------------------------------------------------------- csv
+
+
+def render_csv(result: Result, ctx: OutputContext) -> str:
+    """Every table's rows in one CSV: ``table, period, <dimensions>, <kpis>``.
+
+    Tables with different dimensions or KPIs share one header (the union, in order
+    of first appearance); cells a table does not have are empty. Values are raw:
+    fractions as fractions, floats at full precision, None as an empty cell.
+    """
+    dimensions: dict[str, None] = {}
+    kpis: dict[str, None] = {}
+    for table in result.tables:
+        dimensions.update(dict.fromkeys(table.dimensions))
+        kpis.update(dict.fromkeys(info.name for info in table.kpis))
+    header = list(dict.fromkeys(["table", "period", *dimensions, *kpis]))
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for table in result.tables:
+        for row in table.rows:
+            writer.writerow([table.name, *(_csv_cell(row.get(name)) for name in header[1:])])
+    return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ""
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else ""
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+# --------------------------------------------------------------------------- table
+
+_LEVEL_STYLES = {"error": "bold red", "warn": "yellow", "info": "cyan"}
+
+
+def render_table(result: Result, ctx: OutputContext) -> str:
+    """One table per result table, then the findings and notices, for a terminal."""
+    from rich.console import Console
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=ctx.color,
+        color_system="standard" if ctx.color else None,
+        width=ctx.width or 200,
+        height=25,  # with a width alone, rich falls back to 80 columns when TERM=dumb
+        no_color=not ctx.color,
+        markup=False,  # values are data, never markup
+        emoji=False,
+        highlight=False,
+        legacy_windows=False,
+    )
+    console.print(Text(_heading(result), style="bold"))
+    for table in result.tables:
+        console.print()
+        console.print(_rich_table(table, result.grain))
+    if result.findings:
+        console.print()
+        _print_findings(console, result)
+    if result.notices:
+        console.print()
+        for notice in result.notices:
+            console.print(Text(f"note: {notice}", style="dim"))
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+def _heading(result: Result) -> str:
+    if result.date_from or result.date_to:
+        dates = f"{result.date_from or '…'} → {result.date_to or '…'}"
+    else:
+        dates = "all dates"
+    return f"{result.spec} · grain {result.grain} · {dates}"
+
+
+def _rich_table(table: Table, grain: str) -> RichTable:
+    from rich import box
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    title = table.name
+    if table.category and table.category != table.name:
+        title += f" ({table.category})"
+    if table.dimensions:
+        title += " by " + ", ".join(table.dimensions)
+    show_period = grain != "total" or any(row.get("period") is not None for row in table.rows)
+
+    rich_table = RichTable(
+        title=Text(title, style="bold"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        caption=None if table.rows else Text("no rows"),
+    )
+    if show_period:
+        rich_table.add_column(Text("period"), no_wrap=True)
+    for dimension in table.dimensions:
+        rich_table.add_column(Text(dimension))
+    for info in table.kpis:
+        rich_table.add_column(Text(info.label or info.name), justify="right", no_wrap=True)
+    for row in table.rows:
+        cells: list[Text] = []
+        if show_period:
+            cells.append(Text(format_period(row.get("period"), grain)))
+        cells.extend(Text(format_dimension(row.get(dimension))) for dimension in table.dimensions)
+        cells.extend(Text(format_value(row.get(info.name), info)) for info in table.kpis)
+        rich_table.add_row(*cells)
+    return rich_table
+
+
+def _print_findings(console: Console, result: Result) -> None:
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    counts = dict.fromkeys(LEVELS, 0)
+    for finding in result.findings:
+        counts[finding.level] = counts.get(finding.level, 0) + 1
+    summary = ", ".join(f"{n} {level}" for level, n in reversed(counts.items()) if n)
+    console.print(Text(f"Findings ({summary})", style="bold"))
+
+    rank = {level: i for i, level in enumerate(LEVELS)}
+    findings = sorted(result.findings, key=lambda f: -rank.get(f.level, -1))
+    grid = RichTable(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for finding in findings:
+        where = [format_period(finding.period, result.grain)] if finding.period else []
+        where += [f"{k}={format_dimension(v)}" for k, v in finding.dimensions.items()]
+        grid.add_row(
+            Text(finding.level, style=_LEVEL_STYLES.get(finding.level, "")),
+            Text(finding.rule),
+            Text(" ".join(where)),
+            Text(finding.message),
+        )
+    console.print(grid)

@@ -1,0 +1,201 @@
+"""Built-in sources: any SQLAlchemy URL, and CSV or Parquet files in the embedded DuckDB."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kpiengine import hookimpl
+from kpiengine.errors import SourceError
+from kpiengine.redact import redact_uri, scrub, secrets_in
+from kpiengine.registry import SourceType, ValueType
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.sql.expression import FromClause
+
+
+def _value_type(type_code: Any) -> ValueType:
+    """Map a DB-API type code (DuckDB's type names, PostgreSQL's OIDs) to a value type."""
+    if isinstance(type_code, int):  # PostgreSQL OIDs
+        if type_code in (20, 21, 23, 700, 701, 1700):
+            return "number"
+        if type_code in (25, 1042, 1043, 19):
+            return "string"
+        if type_code in (1082, 1114, 1184):
+            return "date"
+        if type_code == 16:
+            return "boolean"
+        return "any"
+    name = str(type_code or "").upper()
+    if not name or name == "NONE":
+        return "any"
+    if any(k in name for k in ("INT", "DOUBLE", "FLOAT", "DECIMAL", "NUMERIC", "REAL")):
+        return "number"
+    if any(k in name for k in ("CHAR", "TEXT", "STRING")):
+        return "string"
+    if "DATE" in name or "TIMESTAMP" in name:
+        return "date"
+    if "BOOL" in name:
+        return "boolean"
+    return "any"
+
+
+class SqlSource:
+    """A database reached through SQLAlchemy, opened read-only where the dialect allows."""
+
+    def __init__(self, uri: str, base_dir: Path) -> None:
+        import sqlalchemy as sa
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        self.display = redact_uri(uri)
+        self._secrets = secrets_in(uri)
+        try:
+            url = sa.engine.make_url(uri)
+        except ArgumentError:
+            raise SourceError(f"not a valid database URL: {self.display}") from None
+        kwargs: dict[str, Any] = {}
+        backend = url.get_backend_name()
+        if backend in ("sqlite", "duckdb") and url.database not in (None, "", ":memory:"):
+            db = url.database
+            if not db.startswith("file:"):
+                path = Path(db)
+                if not path.is_absolute():
+                    path = base_dir / path
+                if not path.exists():
+                    raise SourceError(f"database file not found: {path} (source {self.display})")
+                db = str(path)
+            if backend == "sqlite":
+                target = db if db.startswith("file:") else f"file:{db}"
+                url = url.set(database=target, query={**url.query, "mode": "ro", "uri": "true"})
+            else:
+                url = url.set(database=db)
+                kwargs["connect_args"] = {"read_only": True}
+        elif backend == "postgresql":
+            kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+        try:
+            self._engine = sa.create_engine(url, **kwargs)
+        except NoSuchModuleError:
+            raise SourceError(
+                f"no SQLAlchemy dialect for `{url.drivername}` (source {self.display})",
+                hint="install the dialect's package, e.g. `pip install duckdb-engine`",
+            ) from None
+        except ImportError as exc:
+            raise SourceError(
+                f"the database driver for {self.display} is not installed ({exc.name or exc})",
+                hint="for PostgreSQL: `pip install 'kpiengine[postgresql]'`",
+            ) from None
+        self._columns: dict[str, dict[str, ValueType]] = {}
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def error(self, exc: BaseException, doing: str) -> SourceError:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        text = detail[0] if detail else type(exc).__name__
+        return SourceError(f"{doing} {self.display} failed: {scrub(text, self._secrets)}")
+
+    def table(self, name: str) -> FromClause:
+        import sqlalchemy as sa
+
+        schema, _, table = name.rpartition(".")
+        cols = self.columns(name)
+        return sa.table(table, *[sa.column(c) for c in cols], schema=schema or None)
+
+    def columns(self, table: str) -> dict[str, ValueType]:
+        if table not in self._columns:
+            import sqlalchemy as sa
+            from sqlalchemy.exc import DBAPIError
+
+            schema, _, name = table.rpartition(".")
+            probe = (
+                sa.select(sa.literal_column("*"))
+                .select_from(sa.table(name, schema=schema or None))
+                .limit(0)
+            )
+            try:
+                with self._engine.connect() as conn:
+                    result = conn.execute(probe)
+                    description = result.cursor.description or []
+                    result.close()
+            except DBAPIError as exc:
+                raise self.error(exc, f"reading table `{table}` from") from None
+            self._columns[table] = {d[0]: _value_type(d[1]) for d in description}
+        return self._columns[table]
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+class FileSource(SqlSource):
+    """CSV or Parquet files (one file, or every file in a folder) as views in DuckDB in memory.
+
+    Each file becomes a table named after its file name without the extension.
+    """
+
+    def __init__(self, uri: str, base_dir: Path, kind: str) -> None:
+        import sqlalchemy as sa
+        from sqlalchemy.pool import StaticPool
+
+        self.display = uri
+        self._secrets = []
+        self._columns = {}
+        raw_path = uri.split(":", 1)[1]
+        path = Path(raw_path).expanduser()
+        if not path.is_absolute():
+            path = base_dir / path
+        suffixes = (".csv", ".tsv", ".txt", ".csv.gz") if kind == "csv" else (".parquet",)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.is_file() and p.name.endswith(suffixes))
+            if not files:
+                raise SourceError(f"no {kind} files in folder {path} (source {uri})")
+        elif path.is_file():
+            files = [path]
+        else:
+            raise SourceError(f"file or folder not found: {path} (source {uri})")
+        self._engine = sa.create_engine("duckdb:///:memory:", poolclass=StaticPool)
+        raw = self._engine.raw_connection()
+        try:
+            con: Any = raw.driver_connection
+            for file in files:
+                name = _table_name(file)
+                try:
+                    rel = con.read_csv(str(file)) if kind == "csv" else con.read_parquet(str(file))
+                    rel.create_view(name, replace=True)
+                except Exception as exc:  # noqa: BLE001 - duckdb raises many types for bad files
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                    raise SourceError(f"cannot read {kind} file {file}: {first}") from None
+        finally:
+            raw.close()
+
+
+_SUFFIXES = re.compile(r"(\.(csv|tsv|txt|parquet))?(\.gz)?$", re.IGNORECASE)
+
+
+def _table_name(file: Path) -> str:
+    stem = _SUFFIXES.sub("", file.name)
+    return re.sub(r"[^A-Za-z0-9_]", "_", stem)
+
+
+@hookimpl
+def kpi_source_types() -> list[SourceType]:
+    return [
+        SourceType(
+            "sqlalchemy",
+            "Any SQLAlchemy database URL (duckdb:///, sqlite:///, postgresql+psycopg://, …); "
+            "opened read-only where the dialect allows.",
+            SqlSource,
+        ),
+        SourceType(
+            "csv",
+            "csv:PATH — a CSV file, or a folder of them, queried in the embedded DuckDB.",
+            lambda uri, base: FileSource(uri, base, "csv"),
+        ),
+        SourceType(
+            "parquet",
+            "parquet:PATH — a Parquet file, or a folder of them, in the embedded DuckDB.",
+            lambda uri, base: FileSource(uri, base, "parquet"),
+        ),
+    ]

@@ -1,0 +1,583 @@
+"""The semantic check: from parsed expressions to a resolved, typed KPI graph.
+
+It resolves names (a name inside an aggregate is a column, outside one a KPI),
+picks the dataset of every aggregate, types every node, and rejects unknown
+names (with near misses), reference cycles, columns outside aggregates, nested
+aggregates and type mismatches, each pointing at the offending text.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from kpiengine.errors import KpiError, SpecError, SpecErrors, did_you_mean
+from kpiengine.expr import ast
+from kpiengine.expr.parser import parse
+from kpiengine.registry import FunctionDef
+from kpiengine.spec import Kpi, Rule, Spec, sort_errors
+
+#: Placeholders every rule message may use besides KPI names and dimensions.
+MESSAGE_FIELDS = ("value", "period", "row", "kpi", "label", "rule", "level")
+
+
+@dataclass(frozen=True)
+class CheckedKpi:
+    kpi: Kpi
+    node: ast.Node
+    type: str
+    #: Datasets whose rows this KPI needs (through the KPIs it references too).
+    datasets: frozenset[str]
+    #: KPIs referenced directly.
+    refs: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CheckedRule:
+    rule: Rule
+    node: ast.Node
+    kpi: str  # the KPI findings are about
+    kpis: frozenset[str]  # every KPI the condition uses
+    fields: tuple[str, ...]  # placeholders in the message
+
+
+@dataclass
+class CheckedSpec:
+    spec: Spec
+    columns: dict[str, dict[str, str]]
+    functions: Mapping[str, FunctionDef]
+    kpis: dict[str, CheckedKpi] = field(default_factory=dict)
+    rules: dict[str, CheckedRule] = field(default_factory=dict)
+
+    def dataset_of_column(self, name: str) -> list[str]:
+        return [ds for ds, cols in self.columns.items() if name in cols]
+
+
+class _Context:
+    """What an expression is: a KPI, a rule condition, or a row filter (``--where``)."""
+
+    def __init__(
+        self,
+        kind: str,
+        text: ast.ExprText,
+        default_dataset: str | None = None,
+        datasets: Sequence[str] | None = None,
+    ) -> None:
+        self.kind = kind  # "kpi" | "rule" | "filter"
+        self.text = text
+        self.default_dataset = default_dataset
+        self.datasets = datasets  # datasets a filter applies to (None: all)
+        self.kpi_refs: set[str] = set()
+        self.agg_datasets: set[str] = set()
+
+
+def check_spec(
+    spec: Spec,
+    columns: Mapping[str, Mapping[str, str]],
+    functions: Mapping[str, FunctionDef],
+) -> CheckedSpec:
+    """Check every dataset, KPI and rule; raise :class:`SpecErrors` listing every problem."""
+    checked = CheckedSpec(spec, {k: dict(v) for k, v in columns.items()}, functions)
+    errors: list[KpiError] = []
+    _check_datasets(spec, checked.columns, errors)
+    # First pass: each KPI's own expression.
+    raw: dict[str, tuple[ast.Node, str, set[str], set[str]]] = {}
+    for name, kpi in spec.kpis.items():
+        try:
+            if kpi.dataset is not None and kpi.dataset not in spec.datasets:
+                raise SpecError(
+                    f"KPI `{name}` names unknown dataset `{kpi.dataset}`",
+                    location=kpi.location,
+                    hint=did_you_mean(kpi.dataset, spec.datasets),
+                )
+            ctx = _Context("kpi", kpi.expr, kpi.dataset)
+            node = parse(kpi.expr)
+            resolved, typ = _Checker(checked, ctx).outer(node)
+            if typ == "boolean":
+                raise SpecError(
+                    f"KPI `{name}` is a condition (true/false), not a value",
+                    location=kpi.expr.locate(node.span),
+                    hint="write conditions as rules (`rules: - when: …`)",
+                )
+            raw[name] = (resolved, typ, ctx.kpi_refs, ctx.agg_datasets)
+        except SpecError as exc:
+            errors.append(exc)
+    # Second pass: the graph. Cycles, then the datasets each KPI needs.
+    for name in raw:
+        cycle = _find_cycle(name, raw)
+        if cycle is not None:
+            kpi = spec.kpis[name]
+            errors.append(
+                SpecError(
+                    "KPI reference cycle: " + " → ".join(f"`{n}`" for n in cycle),
+                    location=_ref_location(kpi, cycle[1]),
+                )
+            )
+    if not errors:
+        for name, (node, typ, refs, _) in raw.items():
+            checked.kpis[name] = CheckedKpi(
+                spec.kpis[name], node, typ, frozenset(_datasets(name, raw)), frozenset(refs)
+            )
+        for name, rule in spec.rules.items():
+            try:
+                checked.rules[name] = _check_rule(checked, rule)
+            except SpecError as exc:
+                errors.append(exc)
+    if errors:
+        raise SpecErrors(sort_errors(errors))
+    return checked
+
+
+def check_filter(
+    checked: CheckedSpec, text: ast.ExprText, dataset: str
+) -> ast.Node:
+    """Check a row filter (``--where``) against one dataset's columns."""
+    ctx = _Context("filter", text, dataset, [dataset])
+    node = parse(text)
+    resolved, typ = _Checker(checked, ctx).row(node, dataset)
+    if typ not in ("boolean", "any"):
+        raise SpecError(
+            "a filter must be a condition such as `campaign = 'Spring'`",
+            location=text.locate(node.span),
+        )
+    return resolved
+
+
+def filter_columns(text: ast.ExprText) -> list[ast.Ref]:
+    """The column references in a filter, to find which datasets it applies to."""
+    return [n for n in ast.walk(parse(text)) if isinstance(n, ast.Ref)]
+
+
+def _check_datasets(spec: Spec, columns: dict[str, dict[str, str]], errors: list[KpiError]) -> None:
+    for ds in spec.datasets.values():
+        if ds.source not in spec.sources:
+            errors.append(
+                SpecError(
+                    f"dataset `{ds.name}` uses unknown source `{ds.source}`",
+                    location=ds.location,
+                    hint=did_you_mean(ds.source, spec.sources)
+                    or "declare it under `sources:`",
+                )
+            )
+        cols = columns.get(ds.name)
+        if cols is None:
+            continue
+        needed = ([ds.time] if ds.time else []) + list(ds.dimensions)
+        for col in needed:
+            if col not in cols:
+                errors.append(
+                    SpecError(
+                        f"dataset `{ds.name}` has no column `{col}`",
+                        location=ds.location,
+                        hint=did_you_mean(col, cols),
+                    )
+                )
+
+
+def _check_rule(checked: CheckedSpec, rule: Rule) -> CheckedRule:
+    ctx = _Context("rule", rule.when)
+    node = parse(rule.when)
+    resolved, typ = _Checker(checked, ctx).outer(node)
+    if typ not in ("boolean", "any"):
+        raise SpecError(
+            f"rule `{rule.name}` must be a condition such as `ctr < 0.5%`",
+            location=rule.when.locate(node.span),
+        )
+    kpis = _all_refs(resolved)
+    if rule.kpi is not None:
+        if rule.kpi not in checked.kpis:
+            raise SpecError(
+                f"rule `{rule.name}` is about unknown KPI `{rule.kpi}`",
+                location=rule.location,
+                hint=did_you_mean(rule.kpi, checked.kpis),
+            )
+        main = rule.kpi
+    elif kpis:
+        main = sorted(kpis, key=lambda k: rule.when.text.find(k))[0]
+    else:
+        raise SpecError(
+            f"rule `{rule.name}` does not use any KPI", location=rule.when.locate(node.span)
+        )
+    fields = _message_fields(checked, rule, main)
+    return CheckedRule(rule, resolved, main, frozenset(kpis | {main}), fields)
+
+
+def _message_fields(checked: CheckedSpec, rule: Rule, main: str) -> tuple[str, ...]:
+    if rule.message is None:
+        return ()
+    dims = {d for ds in checked.spec.datasets.values() for d in ds.dimensions}
+    allowed = set(MESSAGE_FIELDS) | set(checked.kpis) | dims
+    out: list[str] = []
+    try:
+        parsed = list(string.Formatter().parse(rule.message))
+    except ValueError as exc:
+        raise SpecError(
+            f"rule `{rule.name}` has a bad message template: {exc}", location=rule.location
+        ) from None
+    for _, name, spec, _conv in parsed:
+        if name is None:
+            continue
+        if not name or not ast_name(name):
+            raise SpecError(
+                f"rule `{rule.name}`: message placeholder `{{{name}}}` must be a plain name "
+                "(no attribute or index access)",
+                location=rule.location,
+            )
+        if spec and "{" in spec:
+            raise SpecError(
+                f"rule `{rule.name}`: nested placeholders are not allowed in messages",
+                location=rule.location,
+            )
+        if name not in allowed:
+            raise SpecError(
+                f"rule `{rule.name}`: unknown message placeholder `{{{name}}}`",
+                location=rule.location,
+                hint=did_you_mean(name, allowed),
+            )
+        out.append(name)
+    return tuple(out)
+
+
+def ast_name(name: str) -> bool:
+    return name.isidentifier()
+
+
+def _all_refs(node: ast.Node) -> set[str]:
+    return {n.name for n in ast.walk(node) if isinstance(n, ast.KpiRef)}
+
+
+def _find_cycle(
+    start: str, raw: Mapping[str, tuple[ast.Node, str, set[str], set[str]]]
+) -> list[str] | None:
+    path: list[str] = [start]
+
+    def visit(name: str, seen: frozenset[str]) -> list[str] | None:
+        for ref in sorted(raw[name][2]):
+            if ref == start:
+                return [*path, ref]
+            if ref in seen or ref not in raw:
+                continue
+            path.append(ref)
+            found = visit(ref, seen | {ref})
+            if found:
+                return found
+            path.pop()
+        return None
+
+    return visit(start, frozenset({start}))
+
+
+def _datasets(
+    name: str, raw: Mapping[str, tuple[ast.Node, str, set[str], set[str]]]
+) -> set[str]:
+    out: set[str] = set()
+    stack, seen = [name], set()
+    while stack:
+        n = stack.pop()
+        if n in seen or n not in raw:
+            continue
+        seen.add(n)
+        out |= raw[n][3]
+        stack.extend(raw[n][2])
+    return out
+
+
+def _ref_location(kpi: Kpi, target: str) -> object:
+    text = kpi.expr.text
+    pos = text.find(target)
+    if pos < 0:
+        return kpi.location
+    return kpi.expr.locate(ast.Span(pos, pos + len(target)))
+
+
+_NUMBER_FUNCS = {"sum", "avg"}
+_ARITH_OPS = {"+", "-", "*", "/"}
+
+
+class _Checker:
+    def __init__(self, checked: CheckedSpec, ctx: _Context) -> None:
+        self.checked = checked
+        self.ctx = ctx
+
+    def error(self, message: str, node: ast.Node, hint: str | None = None) -> SpecError:
+        return SpecError(message, location=self.ctx.text.locate(node.span), hint=hint)
+
+    # -- the aggregate level: KPIs, rules ---------------------------------------------
+
+    def outer(self, node: ast.Node) -> tuple[ast.Node, str]:
+        match node:
+            case ast.Ref(name=name, dataset=None):
+                return self._kpi_ref(node, name)
+            case ast.Ref():
+                raise self.error(
+                    f"column `{node.display}` must be inside an aggregate, "
+                    f"such as sum({node.display})",
+                    node,
+                )
+            case ast.Agg():
+                if self.ctx.kind == "rule":
+                    raise self.error(
+                        "rules compare KPI values; define a KPI for this aggregate "
+                        "and use its name here",
+                        node,
+                    )
+                return self._aggregate(node)
+            case ast.Share(operand=operand):
+                if self.ctx.kind == "rule":
+                    raise self.error("share() is not available in rules; use it in a KPI", node)
+                inner, typ = self.outer(operand)
+                self._expect(operand, typ, "number", "share()")
+                return replace(node, operand=inner), "number"
+        return self._generic(node, self.outer)
+
+    def _kpi_ref(self, node: ast.Ref, name: str) -> tuple[ast.Node, str]:
+        spec = self.checked.spec
+        if name in spec.kpis:
+            self.ctx.kpi_refs.add(name)
+            return ast.KpiRef(name, node.span), "any"
+        if self.checked.dataset_of_column(name):
+            raise self.error(
+                f"column `{name}` must be inside an aggregate, such as sum({name})",
+                node,
+                hint="outside aggregates, names refer to KPIs",
+            )
+        raise self.error(f"unknown KPI `{name}`", node, hint=did_you_mean(name, spec.kpis))
+
+    def _aggregate(self, node: ast.Agg) -> tuple[ast.Node, str]:
+        refs = [n for n in ast.walk(node) if isinstance(n, ast.Ref)]
+        for inner in ast.walk(node)[1:]:
+            if isinstance(inner, ast.Agg):
+                raise self.error(
+                    f"aggregate {inner.func}() inside aggregate {node.func}()",
+                    inner,
+                    hint="aggregates cannot be nested; compute the inner one as a KPI",
+                )
+            if isinstance(inner, ast.Share):
+                raise self.error("share() cannot be used inside an aggregate", inner)
+        dataset = self._pick_dataset(node, refs)
+        arg_type = "any"
+        arg = node.arg
+        if arg is not None:
+            arg, arg_type = self.row(arg, dataset)
+        where = node.where
+        if where is not None:
+            where, where_type = self.row(where, dataset)
+            self._expect(node.where, where_type, "boolean", "`where`")  # type: ignore[arg-type]
+        func = node.func
+        if func in _NUMBER_FUNCS or func in ("first", "last"):
+            self._expect(node.arg, arg_type, "number", f"{func}()")  # type: ignore[arg-type]
+            result = "number"
+        elif func in ("min", "max"):
+            if arg_type == "boolean":
+                raise self.error(f"{func}() needs numbers, dates or text", node)
+            result = arg_type
+        else:
+            result = "number"
+        if func in ("first", "last"):
+            time = self.checked.spec.datasets[dataset].time
+            if time is None:
+                raise self.error(
+                    f"{func}() needs a time column, and dataset `{dataset}` has none", node
+                )
+        self.ctx.agg_datasets.add(dataset)
+        return replace(node, arg=arg, where=where, dataset=dataset), result
+
+    def _pick_dataset(self, node: ast.Agg, refs: list[ast.Ref]) -> str:
+        spec = self.checked.spec
+        qualified = {r.dataset for r in refs if r.dataset is not None}
+        for ref in refs:
+            if ref.dataset is not None and ref.dataset not in spec.datasets:
+                raise self.error(
+                    f"unknown dataset `{ref.dataset}`", ref, hint=did_you_mean(ref.dataset, spec.datasets)
+                )
+        if len(qualified) > 1:
+            raise self.error(
+                "one aggregate cannot mix datasets ("
+                + ", ".join(f"`{d}`" for d in sorted(qualified))
+                + ")",
+                node,
+                hint="aggregate each dataset separately and combine the results",
+            )
+        if qualified:
+            return qualified.pop()
+        default = self.ctx.default_dataset
+        bare = [r for r in refs if r.dataset is None]
+        if default is not None:
+            return default
+        if not bare:
+            if len(spec.datasets) == 1:
+                return next(iter(spec.datasets))
+            raise self.error(
+                f"{node.func}(*) needs to know its dataset",
+                node,
+                hint="set `dataset:` on the KPI (or in the file's `defaults:`)",
+            )
+        candidates: set[str] | None = None
+        for ref in bare:
+            found = set(self.checked.dataset_of_column(ref.name))
+            if not found:
+                raise self._unknown_column(ref, None)
+            candidates = found if candidates is None else candidates & found
+        if not candidates:
+            raise self.error(
+                "the columns of this aggregate are not all in one dataset", node
+            )
+        if len(candidates) > 1:
+            first = bare[0].name
+            choices = sorted(candidates)
+            raise self.error(
+                f"column `{first}` is in several datasets: "
+                + ", ".join(f"`{c}`" for c in choices),
+                bare[0],
+                hint=f"write `{choices[0]}.{first}` or set `dataset:` on the KPI",
+            )
+        return candidates.pop()
+
+    def _unknown_column(self, ref: ast.Ref, dataset: str | None) -> SpecError:
+        if dataset is not None:
+            cols = self.checked.columns.get(dataset, {})
+            where = f" in dataset `{dataset}`"
+        else:
+            cols = {c: t for d in self.checked.columns.values() for c, t in d.items()}
+            where = ""
+        hint = did_you_mean(ref.name, cols)
+        if hint is None and ref.name in self.checked.spec.kpis:
+            return self.error(
+                f"KPI `{ref.name}` cannot be used inside an aggregate",
+                ref,
+                hint="aggregate the columns it is made of instead",
+            )
+        return self.error(f"unknown column `{ref.name}`{where}", ref, hint=hint)
+
+    # -- the row level: inside aggregates and filters ---------------------------------
+
+    def row(self, node: ast.Node, dataset: str) -> tuple[ast.Node, str]:
+        match node:
+            case ast.Ref(name=name, dataset=qual):
+                if qual is not None and qual != dataset:
+                    raise self.error(f"column `{node.display}` is not in dataset `{dataset}`", node)
+                cols = self.checked.columns.get(dataset, {})
+                if name not in cols:
+                    raise self._unknown_column(node, dataset)
+                typ = cols[name]
+                return ast.Col(dataset, name, typ, node.span), typ
+            case ast.Agg():
+                raise self.error("aggregates are not allowed here", node)
+            case ast.Share():
+                raise self.error("share() is not allowed here", node)
+        return self._generic(node, lambda n: self.row(n, dataset))
+
+    # -- shared rules -----------------------------------------------------------------
+
+    def _expect(self, node: ast.Node, typ: str, want: str, what: str) -> None:
+        if typ not in (want, "any"):
+            raise self.error(f"{what} needs a {_TYPE_NAMES[want]}, not a {_TYPE_NAMES[typ]}", node)
+
+    def _generic(self, node: ast.Node, sub: object) -> tuple[ast.Node, str]:
+        visit = sub  # callable: node -> (node, type)
+        match node:
+            case ast.Num():
+                return node, "number"
+            case ast.Str():
+                return node, "string"
+            case ast.Bool():
+                return node, "boolean"
+            case ast.Null():
+                return node, "any"
+            case ast.Neg(operand=a):
+                a2, ta = visit(a)  # type: ignore[operator]
+                self._expect(a, ta, "number", "unary `-`")
+                return replace(node, operand=a2), "number"
+            case ast.BinOp(op=op, left=a, right=b):
+                a2, ta = visit(a)  # type: ignore[operator]
+                b2, tb = visit(b)  # type: ignore[operator]
+                self._expect(a, ta, "number", f"`{op}`")
+                self._expect(b, tb, "number", f"`{op}`")
+                return replace(node, left=a2, right=b2), "number"
+            case ast.Compare(op=op, left=a, right=b):
+                a2, ta = visit(a)  # type: ignore[operator]
+                b2, tb = visit(b)  # type: ignore[operator]
+                self._same(node, ta, tb, f"`{op}`")
+                return replace(node, left=a2, right=b2), "boolean"
+            case ast.And(left=a, right=b) | ast.Or(left=a, right=b):
+                word = "and" if isinstance(node, ast.And) else "or"
+                a2, ta = visit(a)  # type: ignore[operator]
+                b2, tb = visit(b)  # type: ignore[operator]
+                self._expect(a, ta, "boolean", f"`{word}`")
+                self._expect(b, tb, "boolean", f"`{word}`")
+                return replace(node, left=a2, right=b2), "boolean"
+            case ast.Not(operand=a):
+                a2, ta = visit(a)  # type: ignore[operator]
+                self._expect(a, ta, "boolean", "`not`")
+                return replace(node, operand=a2), "boolean"
+            case ast.IsNull(operand=a):
+                a2, _ = visit(a)  # type: ignore[operator]
+                return replace(node, operand=a2), "boolean"
+            case ast.In(operand=a, items=items):
+                a2, ta = visit(a)  # type: ignore[operator]
+                new_items = []
+                for item in items:
+                    i2, ti = visit(item)  # type: ignore[operator]
+                    self._same(item, ta, ti, "`in`")
+                    new_items.append(i2)
+                return replace(node, operand=a2, items=tuple(new_items)), "boolean"
+            case ast.Between(operand=a, low=lo, high=hi):
+                a2, ta = visit(a)  # type: ignore[operator]
+                l2, tl = visit(lo)  # type: ignore[operator]
+                h2, th = visit(hi)  # type: ignore[operator]
+                self._same(lo, ta, tl, "`between`")
+                self._same(hi, ta, th, "`between`")
+                return replace(node, operand=a2, low=l2, high=h2), "boolean"
+            case ast.Call(name=name, args=args):
+                fn = self.checked.functions.get(name)
+                if fn is None:
+                    raise self.error(
+                        f"unknown function `{name}`",
+                        node,
+                        hint=did_you_mean(
+                            name, [*self.checked.functions, *ast.AGGREGATES, "share"]
+                        ),
+                    )
+                if len(args) < fn.min_args or (fn.max_args is not None and len(args) > fn.max_args):
+                    want = (
+                        str(fn.min_args)
+                        if fn.max_args == fn.min_args
+                        else f"{fn.min_args} or more"
+                        if fn.max_args is None
+                        else f"{fn.min_args} to {fn.max_args}"
+                    )
+                    raise self.error(f"{name}() takes {want} arguments, got {len(args)}", node)
+                new_args, types = [], []
+                for arg in args:
+                    a2, ta = visit(arg)  # type: ignore[operator]
+                    new_args.append(a2)
+                    types.append(ta)
+                try:
+                    result = fn.check(types)
+                except ValueError as exc:
+                    raise self.error(f"{name}(): {exc}", node) from None
+                return replace(node, args=tuple(new_args)), result
+        raise self.error(f"no check rule for {type(node).__name__}", node)  # pragma: no cover
+
+    def _same(self, node: ast.Node, a: str, b: str, what: str) -> None:
+        if "any" in (a, b) or a == b:
+            return
+        raise self.error(
+            f"{what} compares a {_TYPE_NAMES[a]} with a {_TYPE_NAMES[b]}",
+            node,
+        )
+
+
+_TYPE_NAMES = {
+    "number": "number",
+    "string": "text",
+    "boolean": "condition (true/false)",
+    "date": "date",
+    "any": "value",
+}
+
+
+def raise_first(errors: list[KpiError]) -> None:
+    if errors:
+        raise SpecErrors(errors)

@@ -1,0 +1,565 @@
+"""Evaluate a spec: open sources, check, plan the tables, run one statement per table,
+and turn rule flags into findings.
+
+This is the Python API::
+
+    spec = load_spec("specs/tiktok")
+    result = evaluate(spec, Request(grain="week", by=("campaign",)))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import string
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kpiengine.check import CheckedSpec, check_filter, check_spec
+from kpiengine.errors import KpiError, Location, RequestError, SourceError, SpecError, did_you_mean
+from kpiengine.expr import ast
+from kpiengine.expr.parser import parse
+from kpiengine.result import Finding, KpiInfo, Result, Table
+from kpiengine.spec import Spec
+
+if TYPE_CHECKING:
+    from kpiengine.pluginmanager import Plugins
+    from kpiengine.registry import Source
+    from kpiengine.sql.compiler import TablePlan, Window
+
+GRAINS = ("day", "week", "month", "quarter", "year", "total")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to compute: grain, breakdown, date range (inclusive), filter, KPI subset.
+
+    ``sources`` rebinds spec sources by name to other URIs (relative paths in
+    them are relative to the working directory).
+    """
+
+    grain: str = "total"
+    by: Sequence[str] = ()
+    date_from: dt.date | str | None = None
+    date_to: dt.date | str | None = None
+    where: str | None = None
+    kpis: Sequence[str] = ()
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExplainedQuery:
+    table: str
+    datasets: list[str]
+    sql: str
+    params: dict[str, Any]
+
+
+class Session:
+    """Open sources (lazily, once each) and the columns of each dataset."""
+
+    def __init__(
+        self, spec: Spec, plugins: Plugins, overrides: Mapping[str, str] | None = None
+    ) -> None:
+        self.spec = spec
+        self.plugins = plugins
+        self.overrides = dict(overrides or {})
+        for name in self.overrides:
+            if name not in spec.sources:
+                raise RequestError(
+                    f"--source names unknown source `{name}`",
+                    hint=did_you_mean(name, spec.sources)
+                    or "sources in the spec: " + ", ".join(f"`{s}`" for s in spec.sources),
+                )
+        self._open: dict[str, Source] = {}
+
+    def source(self, name: str) -> Source:
+        if name not in self._open:
+            sdef = self.spec.sources[name]
+            if name in self.overrides:
+                uri, base = self.overrides[name], Path.cwd()
+            else:
+                uri, base = sdef.uri, sdef.base_dir
+            source_type = self.plugins.source_type(uri)
+            try:
+                self._open[name] = source_type.open(uri, base)
+            except KpiError as exc:
+                if exc.location is None and name not in self.overrides:
+                    exc.location = sdef.location
+                raise
+        return self._open[name]
+
+    def columns(self, dataset: str, *, declared_only: bool = False) -> dict[str, str] | None:
+        ds = self.spec.datasets[dataset]
+        if ds.columns is not None:
+            return dict(ds.columns)
+        if declared_only or ds.source not in self.spec.sources:
+            return None
+        cols = self.source(ds.source).columns(ds.table)
+        if not cols:
+            raise SourceError(
+                f"table `{ds.table}` of dataset `{dataset}` has no columns or does not exist",
+                location=ds.location,
+            )
+        return dict(cols)
+
+    def close(self) -> None:
+        for source in self._open.values():
+            source.close()
+        self._open.clear()
+
+
+@contextmanager
+def session(
+    spec: Spec, plugins: Plugins | None = None, overrides: Mapping[str, str] | None = None
+) -> Iterator[Session]:
+    if plugins is None:
+        from kpiengine.pluginmanager import load_plugins
+
+        plugins = load_plugins()
+    s = Session(spec, plugins, overrides)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def check(sess: Session) -> CheckedSpec:
+    """Check the spec against the datasets' columns (declared, else discovered)."""
+    columns: dict[str, dict[str, str]] = {}
+    for name in sess.spec.datasets:
+        cols = sess.columns(name)
+        if cols is not None:
+            columns[name] = cols
+    return check_spec(sess.spec, columns, sess.plugins.functions)
+
+
+# -- planning ---------------------------------------------------------------------------
+
+
+def _parse_date(value: dt.date | str | None, option: str) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise RequestError(f"{option}: `{value}` is not a date (write YYYY-MM-DD)") from None
+
+
+def window_of(request: Request) -> Window:
+    from kpiengine.sql.compiler import Window
+
+    if request.grain not in GRAINS:
+        raise RequestError(
+            f"unknown grain `{request.grain}`",
+            hint=did_you_mean(request.grain, GRAINS) or "grains: " + ", ".join(GRAINS),
+        )
+    start = _parse_date(request.date_from, "--from")
+    end = _parse_date(request.date_to, "--to")
+    if start and end and start > end:
+        raise RequestError(f"--from {start} is after --to {end}")
+    return Window(request.grain, start, end)
+
+
+def plan(checked: CheckedSpec, request: Request, notices: list[str]) -> list[TablePlan]:
+    """Group the requested KPIs into output tables: one per category and breakdown."""
+    from kpiengine.sql.compiler import TablePlan
+
+    spec = checked.spec
+    names = list(request.kpis) or list(spec.kpis)
+    for name in names:
+        if name not in checked.kpis:
+            raise RequestError(f"unknown KPI `{name}`", hint=did_you_mean(name, checked.kpis))
+    all_dims = {d for ds in spec.datasets.values() for d in ds.dimensions}
+    by = tuple(dict.fromkeys(request.by))
+    for dim in by:
+        if dim not in all_dims:
+            raise RequestError(
+                f"--by: no dataset has dimension `{dim}`",
+                hint=did_you_mean(dim, all_dims)
+                or ("dimensions: " + ", ".join(sorted(all_dims)) if all_dims else None),
+            )
+        if dim in checked.kpis:
+            raise RequestError(f"--by: `{dim}` is both a dimension and a KPI name")
+    filters = _filters(checked, request, names)
+    groups: dict[tuple[str, tuple[str, ...], str], TablePlan] = {}
+    coarser: dict[str, set[str]] = {}
+    for name in names:
+        kpi = checked.kpis[name]
+        datasets = sorted(kpi.datasets)
+        if not datasets:
+            notices.append(f"KPI `{name}` uses no dataset (a constant); it is left out")
+            continue
+        if filters is not None and any(d not in filters for d in datasets):
+            continue
+        sources = {spec.datasets[d].source for d in datasets}
+        if len(sources) > 1:
+            notices.append(
+                f"KPI `{name}` combines datasets from different sources "
+                f"({', '.join(sorted(sources))}); such KPIs are not supported yet and it is left out"
+            )
+            continue
+        dims = tuple(d for d in by if all(d in spec.datasets[ds].dimensions for ds in datasets))
+        if dims != by:
+            coarser.setdefault(kpi.kpi.category, set()).update(set(by) - set(dims))
+        key = (kpi.kpi.category, dims, sources.pop())
+        table = groups.get(key)
+        if table is None:
+            table = groups[key] = TablePlan(kpi.kpi.category, kpi.kpi.category, dims, [], [], [])
+        table.kpis.append(name)
+        for d in datasets:
+            if d not in table.datasets:
+                table.datasets.append(d)
+    if filters is not None:
+        left_out = [n for n in names if not any(n in t.kpis for t in groups.values())]
+        if left_out and len(left_out) == len(names):
+            raise RequestError(
+                "--where uses columns that no dataset of the requested KPIs has"
+            )
+        if left_out:
+            notices.append(
+                "left out because their datasets lack the columns --where uses: "
+                + ", ".join(left_out)
+            )
+        for table in groups.values():
+            table.filters = {d: filters[d] for d in table.datasets}
+    for category, missing in sorted(coarser.items()):
+        notices.append(
+            f"{category} KPIs are not broken down by {', '.join(sorted(missing))}: "
+            "their datasets lack it"
+        )
+    _place_rules(checked, groups, notices)
+    _name_tables(list(groups.values()))
+    return list(groups.values())
+
+
+def _filters(
+    checked: CheckedSpec, request: Request, names: list[str]
+) -> dict[str, ast.Node] | None:
+    """The checked ``--where`` filter for each dataset it applies to, or None without one."""
+    if not request.where:
+        return None
+    text = ast.ExprText(request.where, "<--where>", ((1, 1),), (request.where,))
+    tree = parse(text)
+    refs = [n for n in ast.walk(tree) if isinstance(n, ast.Ref)]
+    spec = checked.spec
+    for ref in refs:
+        if ref.dataset is not None and ref.dataset not in spec.datasets:
+            raise RequestError(
+                f"unknown dataset `{ref.dataset}`",
+                location=text.locate(ref.span),
+                hint=did_you_mean(ref.dataset, spec.datasets),
+            )
+        if ref.dataset is None and not checked.dataset_of_column(ref.name):
+            every = {c for cols in checked.columns.values() for c in cols}
+            raise RequestError(
+                f"unknown column `{ref.name}`",
+                location=text.locate(ref.span),
+                hint=did_you_mean(ref.name, every),
+            )
+    needed = {d for n in names for d in checked.kpis[n].datasets}
+    out: dict[str, ast.Node] = {}
+    for dataset in sorted(needed):
+        cols = checked.columns.get(dataset, {})
+        if all(
+            (r.dataset in (None, dataset)) and r.name in cols for r in refs
+        ):
+            try:
+                out[dataset] = check_filter(checked, text, dataset)
+            except SpecError as exc:
+                raise RequestError(exc.message, location=exc.location, hint=exc.hint) from None
+    return out
+
+
+def _place_rules(
+    checked: CheckedSpec, groups: Mapping[Any, TablePlan], notices: list[str]
+) -> None:
+    spec = checked.spec
+    for rule_name, rule in checked.rules.items():
+        table = next((t for t in groups.values() if rule.kpi in t.kpis), None)
+        if table is None:
+            continue
+        source = spec.datasets[table.datasets[0]].source
+        fits = True
+        for other in sorted(rule.kpis - set(table.kpis)):
+            datasets = checked.kpis[other].datasets
+            if not datasets or any(
+                spec.datasets[d].source != source
+                or not all(dim in spec.datasets[d].dimensions for dim in table.dimensions)
+                or (table.filters and d not in table.filters)
+                for d in datasets
+            ):
+                fits = False
+                break
+        if not fits:
+            notices.append(f"rule `{rule_name}` is skipped: its KPIs cannot be computed together")
+            continue
+        for other in sorted(rule.kpis - set(table.kpis)):
+            table.kpis.append(other)
+            for d in sorted(checked.kpis[other].datasets):
+                if d not in table.datasets:
+                    table.datasets.append(d)
+        table.rules.append(rule_name)
+
+
+def _name_tables(tables: list[TablePlan]) -> None:
+    counts: dict[str, int] = {}
+    for t in tables:
+        counts[t.category] = counts.get(t.category, 0) + 1
+    for t in tables:
+        if counts[t.category] > 1:
+            t.name = f"{t.category} by {', '.join(t.dimensions)}" if t.dimensions else t.category
+
+
+# -- running ----------------------------------------------------------------------------
+
+
+def evaluate(
+    spec: Spec, request: Request | None = None, *, plugins: Plugins | None = None
+) -> Result:
+    """Compute the requested KPIs and rule findings; see :class:`Request`."""
+    request = request or Request()
+    window = window_of(request)
+    with session(spec, plugins, request.sources) as sess:
+        checked = check(sess)
+        notices: list[str] = []
+        plans = plan(checked, request, notices)
+        result = Result(
+            spec=spec.name,
+            grain=window.grain,
+            date_from=window.date_from.isoformat() if window.date_from else None,
+            date_to=window.date_to.isoformat() if window.date_to else None,
+            notices=notices,
+        )
+        for table_plan in plans:
+            table, findings = _run_table(sess, checked, table_plan, window)
+            result.tables.append(table)
+            result.findings.extend(findings)
+    return result
+
+
+def explain(
+    spec: Spec,
+    request: Request | None = None,
+    *,
+    dialect: str | None = None,
+    plugins: Plugins | None = None,
+) -> list[ExplainedQuery]:
+    """The SQL each output table's statement compiles to (one aggregate per dataset)."""
+    request = request or Request()
+    window = window_of(request)
+    with session(spec, plugins, request.sources) as sess:
+        checked = check(sess)
+        plans = plan(checked, request, [])
+        out = []
+        for table_plan in plans:
+            stmt, engine_dialect = _statement(sess, checked, table_plan, window)
+            target = _dialect(dialect) if dialect else engine_dialect
+            compiled = stmt.compile(dialect=target)
+            out.append(
+                ExplainedQuery(
+                    table_plan.name, list(table_plan.datasets), str(compiled), dict(compiled.params)
+                )
+            )
+        return out
+
+
+def _dialect(name: str) -> Any:
+    from sqlalchemy.dialects import registry
+    from sqlalchemy.exc import NoSuchModuleError
+
+    try:
+        return registry.load(name)()
+    except NoSuchModuleError:
+        raise RequestError(
+            f"unknown SQL dialect `{name}`",
+            hint=did_you_mean(name, ["duckdb", "sqlite", "postgresql", "mysql"])
+            or "install its SQLAlchemy dialect package",
+        ) from None
+
+
+def _statement(
+    sess: Session, checked: CheckedSpec, table_plan: TablePlan, window: Window
+) -> tuple[Any, Any]:
+    from kpiengine.sql.compiler import TableCompiler
+
+    spec = checked.spec
+    tables = {}
+    source = None
+    for d in table_plan.datasets:
+        ds = spec.datasets[d]
+        source = sess.source(ds.source)
+        tables[d] = source.table(ds.table)
+    assert source is not None
+    stmt = TableCompiler(checked, table_plan, window, tables).statement()
+    return stmt, source.engine.dialect
+
+
+def _run_table(
+    sess: Session, checked: CheckedSpec, table_plan: TablePlan, window: Window
+) -> tuple[Table, list[Finding]]:
+    from sqlalchemy.exc import DBAPIError
+
+    stmt, _ = _statement(sess, checked, table_plan, window)
+    spec = checked.spec
+    source = sess.source(spec.datasets[table_plan.datasets[0]].source)
+    try:
+        with source.engine.connect() as conn:
+            raw_rows = conn.execute(stmt).mappings().all()
+    except DBAPIError as exc:
+        doing = f"computing {table_plan.name} KPIs (datasets {', '.join(table_plan.datasets)}) on"
+        error = getattr(source, "error", None)
+        if callable(error):
+            raise error(exc, doing) from None
+        raise SourceError(f"{doing} {source.display} failed") from None
+    infos = [kpi_info(checked, n) for n in table_plan.kpis]
+    rows: list[dict[str, Any]] = []
+    findings: list[Finding] = []
+    for raw in raw_rows:
+        row: dict[str, Any] = {}
+        if window.grain != "total":
+            row["period"] = _period(raw["period"])
+        else:
+            row["period"] = None
+        for dim in table_plan.dimensions:
+            row[dim] = _plain(raw[dim])
+        for name in table_plan.kpis:
+            row[name] = _plain(raw[name])
+        rows.append(row)
+        for i, rule_name in enumerate(table_plan.rules):
+            if raw[f"rule_{i}"] == 1:
+                findings.append(_finding(checked, rule_name, row, table_plan.dimensions, infos))
+    order = ["period", *table_plan.dimensions]
+    rows.sort(key=lambda r: tuple(_sort_key(r[k]) for k in order))
+    findings.sort(
+        key=lambda f: (
+            f.rule,
+            _sort_key(f.period),
+            *(_sort_key(f.dimensions[d]) for d in table_plan.dimensions),
+        )
+    )
+    table = Table(table_plan.name, table_plan.category, list(table_plan.dimensions), infos, rows)
+    return table, findings
+
+
+def kpi_info(checked: CheckedSpec, name: str) -> KpiInfo:
+    kpi = checked.kpis[name].kpi
+    return KpiInfo(
+        name=name,
+        label=kpi.label,
+        category=kpi.category,
+        format=kpi.format,
+        direction=kpi.direction,
+        description=kpi.description,
+        expression=kpi.expr.text,
+    )
+
+
+def _period(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)[:10]
+
+
+def _plain(value: Any) -> Any:
+    """Database values as plain JSON-able Python: Decimal to int/float, NaN/inf to None."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None
+        if value == value.to_integral_value():
+            return int(value)
+        return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _sort_key(value: Any) -> tuple[bool, str, Any]:
+    if value is None:
+        return (True, "", "")
+    if isinstance(value, int | float):
+        return (False, "0", value)
+    return (False, "1", str(value))
+
+
+class _TemplateFormatter(string.Formatter):
+    """Fills rule messages from a row: plain names only, no attribute or index access."""
+
+    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        if not field_name.isidentifier():
+            raise ValueError(f"bad placeholder {field_name!r}")
+        return kwargs.get(field_name, (None, "n/a")), field_name
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        raw, shown = value
+        if raw is None:
+            return "n/a"
+        if format_spec:
+            try:
+                return format(raw, format_spec)
+            except (TypeError, ValueError):
+                return str(shown)
+        return str(shown)
+
+
+def _describe_row(row: Mapping[str, Any], dims: Sequence[str]) -> str:
+    parts = []
+    if row.get("period") is not None:
+        parts.append(f"period {row['period']}")
+    parts += [f"{d} {row.get(d) if row.get(d) is not None else '(none)'}" for d in dims]
+    return ", ".join(parts) if parts else "whole range"
+
+
+def _finding(
+    checked: CheckedSpec,
+    rule_name: str,
+    row: Mapping[str, Any],
+    dims: Sequence[str],
+    infos: Sequence[KpiInfo],
+) -> Finding:
+    from kpiengine.formatting import format_value
+
+    rule = checked.rules[rule_name]
+    by_name = {i.name: i for i in infos}
+    main = by_name[rule.kpi]
+    value = row.get(rule.kpi)
+    fields: dict[str, tuple[Any, str]] = {}
+    for info in infos:
+        fields[info.name] = (row.get(info.name), format_value(row.get(info.name), info))
+    for d in dims:
+        fields[d] = (row.get(d), str(row.get(d)))
+    fields["period"] = (row.get("period") or "whole range", str(row.get("period") or "whole range"))
+    fields["value"] = (value, format_value(value, main))
+    fields["kpi"] = (rule.kpi, rule.kpi)
+    fields["label"] = (main.label, main.label)
+    fields["rule"] = (rule_name, rule_name)
+    fields["level"] = (rule.rule.level, rule.rule.level)
+    described = _describe_row(row, dims)
+    fields["row"] = (described, described)
+    template = rule.rule.message or (
+        "{label} is {value} (" + rule.rule.when.text.replace("{", "{{").replace("}", "}}") + "; {row})"
+    )
+    message = _TemplateFormatter().vformat(template, (), fields)
+    return Finding(
+        rule=rule_name,
+        kpi=rule.kpi,
+        level=rule.rule.level,
+        message=message,
+        period=row.get("period"),
+        dimensions={d: row.get(d) for d in dims},
+        value=value,
+    )
+
+
+def where_location(text: str) -> Location:
+    return Location("<--where>", 1, 1, len(text), text)

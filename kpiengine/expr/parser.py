@@ -1,0 +1,264 @@
+"""Parse expression text into the typed syntax tree of :mod:`kpiengine.expr.ast`."""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+from kpiengine.errors import SpecError
+from kpiengine.expr import ast
+
+if TYPE_CHECKING:
+    from lark import Lark
+
+#: Expressions nest at most this deep; deeper ones are refused before parsing
+#: (the parser and the compiler recurse).
+MAX_DEPTH = 200
+MAX_LENGTH = 20_000
+
+
+@functools.cache
+def _parser() -> Lark:
+    from lark import Lark
+
+    return Lark.open(
+        "grammar.lark",
+        rel_to=__file__,
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        cache=True,
+    )
+
+
+def parse(source: ast.ExprText | str) -> ast.Node:
+    """Parse an expression; raise :class:`SpecError` pointing at the problem."""
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+
+    if isinstance(source, str):
+        source = ast.ExprText(source)
+    text = source.text
+    if not text.strip():
+        raise SpecError("empty expression", location=source.locate(ast.Span(0, len(text))))
+    if len(text) > MAX_LENGTH:
+        raise SpecError(
+            f"expression is too long ({len(text)} characters; at most {MAX_LENGTH})",
+            location=source.locate(ast.Span(0, 1)),
+        )
+    _check_depth(source)
+    try:
+        tree = _parser().parse(text)
+        node: ast.Node = _ToAst().transform(tree)
+    except UnexpectedCharacters as exc:
+        raise SpecError(
+            f"unexpected character {text[exc.pos_in_stream]!r} in expression",
+            location=source.locate(ast.Span(exc.pos_in_stream, exc.pos_in_stream + 1)),
+        ) from None
+    except UnexpectedEOF:
+        end = len(text.rstrip())
+        raise SpecError(
+            "expression ends too early",
+            location=source.locate(ast.Span(max(end - 1, 0), end)),
+            hint=_eof_hint(text),
+        ) from None
+    except UnexpectedInput as exc:
+        token: Any = getattr(exc, "token", None)
+        pos = getattr(token, "start_pos", None)
+        if pos is None or token.type == "$END":
+            end = len(text.rstrip())
+            raise SpecError(
+                "expression ends too early",
+                location=source.locate(ast.Span(max(end - 1, 0), end)),
+                hint=_eof_hint(text),
+            ) from None
+        raise SpecError(
+            f"unexpected {str(token)!r} in expression",
+            location=source.locate(ast.Span(pos, pos + len(str(token)))),
+            hint=_expected_hint(getattr(exc, "expected", None) or set()),
+        ) from None
+    except _BadNode as exc:
+        raise SpecError(exc.message, location=source.locate(exc.span)) from None
+    return node
+
+
+def _check_depth(source: ast.ExprText) -> None:
+    depth = 0
+    for i, ch in enumerate(source.text):
+        if ch == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise SpecError(
+                    f"expression nests too deeply (more than {MAX_DEPTH} parentheses)",
+                    location=source.locate(ast.Span(i, i + 1)),
+                )
+        elif ch == ")":
+            depth -= 1
+
+
+def _eof_hint(text: str) -> str | None:
+    if text.count("(") > text.count(")"):
+        return "a `)` is missing"
+    if text.count("'") % 2:
+        return "a string is not closed with `'`"
+    return None
+
+
+_TERMINAL_NAMES = {
+    "RPAR": "`)`",
+    "LPAR": "`(`",
+    "COMMA": "`,`",
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": "a string",
+    "COMP_OP": "a comparison",
+    "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*` or `/`",
+    "AND": "`and`",
+    "OR": "`or`",
+}
+
+
+def _expected_hint(expected: set[str]) -> str | None:
+    names = sorted({_TERMINAL_NAMES[e] for e in expected if e in _TERMINAL_NAMES})
+    if not names or len(names) > 6:
+        return None
+    return "expected " + ", ".join(names)
+
+
+class _BadNode(Exception):
+    def __init__(self, message: str, span: ast.Span) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+
+
+def _span(meta: Any) -> ast.Span:
+    return ast.Span(meta.start_pos, meta.end_pos)
+
+
+def _unquote(token: str) -> str:
+    if token.startswith("'"):
+        return token[1:-1].replace("''", "'")
+    body = token[1:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _number(text: str) -> int | float:
+    if any(c in text for c in ".eE"):
+        return float(text)
+    return int(text)
+
+
+class _ToAst:
+    """Turns lark's parse tree into :mod:`kpiengine.expr.ast` nodes (bottom-up)."""
+
+    def transform(self, tree: Any) -> ast.Node:
+        from lark import Token, Tree
+
+        # An explicit stack instead of recursion: deep expressions must not overflow.
+        stack: list[tuple[Any, bool]] = [(tree, False)]
+        values: list[Any] = []
+        while stack:
+            item, ready = stack.pop()
+            if isinstance(item, Token):
+                values.append(item)
+            elif not ready:
+                stack.append((item, True))
+                for child in reversed(item.children):
+                    stack.append((child, False))
+            else:
+                n = len(item.children)
+                args = values[len(values) - n :] if n else []
+                del values[len(values) - n :]
+                values.append(self._build(item, args))
+        result = values[0]
+        if isinstance(result, Tree | Token):  # pragma: no cover - grammar always builds nodes
+            raise TypeError("expression did not reduce to a node")
+        return result  # type: ignore[no-any-return]
+
+    def _build(self, tree: Any, args: list[Any]) -> Any:
+        data = tree.data
+        meta = tree.meta
+        span = _span(meta)
+        if data == "number":
+            return ast.Num(_number(str(args[0])), span)
+        if data == "percent":
+            return ast.Num(_number(str(args[0])[:-1]) / 100, span)
+        if data == "string":
+            return ast.Str(_unquote(str(args[0])), span)
+        if data == "true":
+            return ast.Bool(True, span)
+        if data == "false":
+            return ast.Bool(False, span)
+        if data == "null":
+            return ast.Null(span)
+        if data == "ref":
+            return ast.Ref(str(args[0]), None, span)
+        if data == "qualified_ref":
+            return ast.Ref(str(args[1]), str(args[0]), span)
+        if data == "neg":
+            operand = args[0]
+            if isinstance(operand, ast.Num):
+                return ast.Num(-operand.value, span)
+            return ast.Neg(operand, span)
+        if data == "unary":  # unary plus
+            return args[0]
+        if data == "binop":
+            return ast.BinOp(str(args[1]), args[0], args[2], span)
+        if data == "compare":
+            op = "!=" if str(args[1]) == "<>" else str(args[1])
+            return ast.Compare(op, args[0], args[2], span)
+        if data == "and_":
+            return ast.And(args[0], args[1], span)
+        if data == "or_":
+            return ast.Or(args[0], args[1], span)
+        if data == "not_":
+            return ast.Not(args[0], span)
+        if data in ("in_", "not_in"):
+            return ast.In(args[0], tuple(args[1:]), data == "not_in", span)
+        if data in ("between", "not_between"):
+            return ast.Between(args[0], args[1], args[2], data == "not_between", span)
+        if data in ("is_null", "is_not_null"):
+            return ast.IsNull(args[0], data == "is_not_null", span)
+        if data == "call_star":
+            name = str(args[0]).lower()
+            if name != "count":
+                raise _BadNode(f"`*` is only allowed in count(*), not in {name}(*)", span)
+            return ast.Agg("count", None, None, span)
+        if data == "call":
+            return self._call(args, span)
+        raise _BadNode(f"no syntax rule for {data}", span)  # pragma: no cover
+
+    def _call(self, args: list[Any], span: ast.Span) -> ast.Node:
+        from lark import Token
+
+        name = str(args[0]).lower()
+        rest = args[1:]
+        where: ast.Node | None = None
+        if len(rest) >= 2 and isinstance(rest[-2], Token) and rest[-2].type == "WHERE":
+            where = rest[-1]
+            rest = rest[:-2]
+        if name in ast.AGGREGATES:
+            if len(rest) != 1:
+                raise _BadNode(f"{name}() takes one argument, got {len(rest)}", span)
+            if where is not None and name in ("first", "last"):
+                raise _BadNode(f"{name}() cannot be filtered with `where`", span)
+            return ast.Agg(name, rest[0], where, span)
+        if where is not None:
+            raise _BadNode(f"`where` only filters aggregates, not {name}()", span)
+        if name == "share":
+            if len(rest) != 1:
+                raise _BadNode(f"share() takes one argument, got {len(rest)}", span)
+            return ast.Share(rest[0], span)
+        return ast.Call(name, tuple(rest), span)

@@ -1,0 +1,116 @@
+"""What an evaluation produces: tables of rows, rule findings, and KPI metadata.
+
+Output plugins receive a :class:`Result`; :meth:`Result.to_dict` is the stable
+JSON shape documented in docs/output.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class KpiInfo:
+    """What an output needs to know to show a KPI's values."""
+
+    name: str
+    label: str
+    category: str
+    format: str  # number | percent | currency | duration
+    direction: str  # higher | lower | none
+    description: str = ""
+    expression: str = ""
+    currency: str | None = None
+    decimals: int | None = None
+
+
+@dataclass
+class Table:
+    """Rows for the KPIs of one category at one breakdown.
+
+    Each row maps ``period`` (ISO date of the bucket start, None for grain
+    ``total``), each dimension and each KPI name to its value (int, float, str or
+    None when undefined).
+    """
+
+    name: str
+    category: str
+    dimensions: list[str]
+    kpis: list[KpiInfo]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A row on which a rule's condition held."""
+
+    rule: str
+    kpi: str
+    level: str  # info | warn | error
+    message: str
+    period: str | None
+    dimensions: dict[str, Any]
+    value: Any
+
+
+LEVELS = ("info", "warn", "error")
+
+
+@dataclass
+class Result:
+    spec: str
+    grain: str
+    date_from: str | None
+    date_to: str | None
+    tables: list[Table] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    def kpi(self, name: str) -> KpiInfo | None:
+        for table in self.tables:
+            for info in table.kpis:
+                if info.name == name:
+                    return info
+        return None
+
+    def worst_level(self) -> str | None:
+        """The highest level among the findings, or None when there are none."""
+        levels = {f.level for f in self.findings}
+        for level in reversed(LEVELS):
+            if level in levels:
+                return level
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec,
+            "grain": self.grain,
+            "from": self.date_from,
+            "to": self.date_to,
+            "tables": [
+                {
+                    "name": t.name,
+                    "category": t.category,
+                    "dimensions": list(t.dimensions),
+                    "kpis": [k.name for k in t.kpis],
+                    "rows": [dict(r) for r in t.rows],
+                }
+                for t in self.tables
+            ],
+            "findings": [
+                {
+                    "rule": f.rule,
+                    "kpi": f.kpi,
+                    "level": f.level,
+                    "message": f.message,
+                    "period": f.period,
+                    **f.dimensions,
+                    "value": f.value,
+                }
+                for f in self.findings
+            ],
+            "comparisons": list(self.comparisons),
+            "notices": list(self.notices),
+        }

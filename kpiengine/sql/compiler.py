@@ -1,0 +1,356 @@
+"""Compile checked KPIs into SQLAlchemy Core: one aggregate SELECT per dataset.
+
+For one output table (KPIs of a category at a breakdown) the statement is::
+
+    SELECT period, dims, <KPI expressions over the aggregates> [, <rule flags>]
+    FROM (SELECT period_start(time) AS period, dims, sum(…) AS a0, …   -- one per dataset,
+          FROM table WHERE time >= :from AND time < :to AND <filter>   -- every KPI of that
+          GROUP BY period, dims) AS dataset                            -- dataset fused
+    [LEFT JOIN … the other datasets' aggregates ON period and dims]
+
+Every literal from a spec or a filter is a bound parameter; identifiers come only
+from the dataset's known columns. Dialect differences live in
+:mod:`kpiengine.sql.dialects`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
+
+from kpiengine.check import CheckedSpec
+from kpiengine.expr import ast
+from kpiengine.sql.dialects import PeriodStart, SafeDiv, to_double
+
+Expr = ColumnElement[Any]
+
+
+@dataclass
+class TablePlan:
+    """What one output table needs: its KPIs and rules, datasets, breakdown and filters."""
+
+    name: str
+    category: str
+    dimensions: tuple[str, ...]
+    kpis: list[str]
+    rules: list[str]
+    datasets: list[str]
+    #: Row filter per dataset (already checked against that dataset's columns).
+    filters: dict[str, ast.Node] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The request's time window and grain."""
+
+    grain: str
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None  # inclusive
+
+
+def collect_aggregates(checked: CheckedSpec, names: Sequence[str]) -> dict[str, list[ast.Agg]]:
+    """The distinct aggregates each dataset must compute for these KPIs (refs followed)."""
+    out: dict[str, list[ast.Agg]] = {}
+    seen_kpis: set[str] = set()
+    stack = list(names)
+    while stack:
+        name = stack.pop()
+        if name in seen_kpis:
+            continue
+        seen_kpis.add(name)
+        for node in ast.walk(checked.kpis[name].node):
+            if isinstance(node, ast.KpiRef):
+                stack.append(node.name)
+            elif isinstance(node, ast.Agg):
+                assert node.dataset is not None
+                bucket = out.setdefault(node.dataset, [])
+                if node not in bucket:
+                    bucket.append(node)
+    return out
+
+
+class TableCompiler:
+    """Builds the statement for one :class:`TablePlan`."""
+
+    def __init__(
+        self,
+        checked: CheckedSpec,
+        plan: TablePlan,
+        window: Window,
+        tables: Mapping[str, FromClause],
+    ) -> None:
+        self.checked = checked
+        self.plan = plan
+        self.window = window
+        self.tables = tables
+        self.functions = checked.functions
+
+    # -- the whole statement ----------------------------------------------------------
+
+    def statement(self) -> Select[Any]:
+        aggregates = collect_aggregates(self.checked, self.plan.kpis)
+        parts: dict[str, tuple[FromClause, dict[ast.Agg, Expr]]] = {}
+        for dataset in self.plan.datasets:
+            parts[dataset] = self._dataset_query(dataset, aggregates.get(dataset, []))
+        period, dims, from_ = self._combine(parts)
+        agg_cols = {agg: col for _, cols in parts.values() for agg, col in cols.items()}
+        outer = _PostAggregate(self, agg_cols, period)
+        columns: list[Expr] = []
+        if period is not None:
+            columns.append(period.label("period"))
+        columns += [key.label(dim) for key, dim in zip(dims, self.plan.dimensions, strict=True)]
+        columns += [outer.kpi(name).label(name) for name in self.plan.kpis]
+        inner = sa.select(*columns).select_from(from_)
+        if not self.plan.rules:
+            return inner
+        kq = inner.subquery("kpis")
+        kpi_cols = {name: kq.c[name] for name in self.plan.kpis}
+        flags = []
+        for i, rule_name in enumerate(self.plan.rules):
+            cond = _RuleCondition(self, kpi_cols).compile(self.checked.rules[rule_name].node)
+            flags.append(sa.case((cond, 1), else_=0).label(f"rule_{i}"))
+        return sa.select(*kq.c, *flags)
+
+    def _combine(
+        self, parts: dict[str, tuple[FromClause, dict[ast.Agg, Expr]]]
+    ) -> tuple[Expr | None, list[Expr], FromClause]:
+        """The period and dimension columns, and the FROM joining the per-dataset aggregates.
+
+        Several datasets are joined on the union of their keys, so a period or a
+        dimension value that only one dataset has still gets a row.
+        """
+        subqueries = [sub for sub, _ in parts.values()]
+        names = (["period"] if self.window.grain != "total" else []) + [
+            f"d{i}" for i in range(len(self.plan.dimensions))
+        ]
+        if len(subqueries) == 1 or not names:
+            from_: FromClause = subqueries[0]
+            for sub in subqueries[1:]:  # grain total, no breakdown: one row each
+                from_ = sa.join(from_, sub, sa.true())
+            keys = [subqueries[0].c[k] for k in names]
+        else:
+            union = sa.union(*[sa.select(*[sub.c[k] for k in names]) for sub in subqueries])
+            key_table = union.subquery("keys")
+            from_ = key_table
+            for sub in subqueries:
+                cond = sa.and_(*[key_table.c[k].is_not_distinct_from(sub.c[k]) for k in names])
+                from_ = sa.outerjoin(from_, sub, cond)
+            keys = [key_table.c[k] for k in names]
+        if self.window.grain == "total":
+            return None, keys, from_
+        return keys[0], keys[1:], from_
+
+    # -- one dataset's aggregate query -------------------------------------------------
+
+    def _dataset_query(
+        self, name: str, aggs: list[ast.Agg]
+    ) -> tuple[FromClause, dict[ast.Agg, Expr]]:
+        dataset = self.checked.spec.datasets[name]
+        table = self.tables[name]
+        time_col = table.c[dataset.time] if dataset.time else None
+        conditions: list[Expr] = []
+        if time_col is not None and self.window.date_from is not None:
+            conditions.append(time_col >= sa.literal(self.window.date_from, sa.Date()))
+        if time_col is not None and self.window.date_to is not None:
+            end = self.window.date_to + dt.timedelta(days=1)
+            conditions.append(time_col < sa.literal(end, sa.Date()))
+        filt = self.plan.filters.get(name)
+        if filt is not None:
+            conditions.append(_RowCompiler(self, table).compile(filt))
+        dims = [table.c[d] for d in self.plan.dimensions]
+        grain = self.window.grain
+        period: Expr | None = None
+        if grain != "total":
+            period = PeriodStart(grain, time_col) if time_col is not None else sa.null()
+        source: FromClause = table
+        tmin = tmax = None
+        if any(a.func in ("first", "last") for a in aggs):
+            # Semi-additive aggregates: the earliest/latest time in each group, by window.
+            assert time_col is not None
+            partition = ([period] if period is not None else []) + dims
+            extra = [
+                sa.func.min(time_col).over(partition_by=partition or None).label("kpi_tmin"),
+                sa.func.max(time_col).over(partition_by=partition or None).label("kpi_tmax"),
+            ]
+            if period is not None:
+                extra.append(period.label("kpi_period"))
+            base = sa.select(*table.c, *extra).where(*conditions).subquery(f"{name}_rows")
+            source = base
+            conditions = []
+            tmin, tmax = base.c.kpi_tmin, base.c.kpi_tmax
+            time_col = base.c[dataset.time]  # type: ignore[index]
+            if period is not None:
+                period = base.c.kpi_period
+            dims = [base.c[d] for d in self.plan.dimensions]
+        row = _RowCompiler(self, source)
+        columns: list[Expr] = []
+        group_by: list[Expr] = []
+        if period is not None:
+            columns.append(period.label("period"))
+            if time_col is not None:
+                group_by.append(period)
+        for i, dim in enumerate(dims):
+            columns.append(dim.label(f"d{i}"))
+            group_by.append(dim)
+        agg_labels: dict[ast.Agg, str] = {}
+        for i, agg in enumerate(aggs):
+            columns.append(_aggregate(agg, row, time_col, tmin, tmax).label(f"a{i}"))
+            agg_labels[agg] = f"a{i}"
+        if not aggs:
+            columns.append(sa.func.count().label("rows"))
+        query = sa.select(*columns).select_from(source)
+        if conditions:
+            query = query.where(*conditions)
+        if group_by:
+            query = query.group_by(*group_by)
+        sub = query.subquery(name)
+        return sub, {agg: sub.c[label] for agg, label in agg_labels.items()}
+
+
+def _aggregate(
+    agg: ast.Agg, row: _RowCompiler, time_col: Expr | None, tmin: Expr | None, tmax: Expr | None
+) -> Expr:
+    func = agg.func
+    arg = row.compile(agg.arg) if agg.arg is not None else None
+    if func in ("first", "last"):
+        assert arg is not None and time_col is not None
+        at = tmin if func == "first" else tmax
+        return sa.func.sum(sa.case((time_col == at, arg)))
+    where = row.compile(agg.where) if agg.where is not None else None
+    if arg is None:  # count(*)
+        if where is None:
+            return sa.func.count()
+        return sa.func.count(sa.case((where, sa.literal_column("1"))))
+    if where is not None:
+        arg = sa.case((where, arg))
+    if func == "sum":
+        return sa.func.sum(arg)
+    if func == "avg":
+        return sa.func.avg(to_double(arg))
+    if func == "min":
+        return sa.func.min(arg)
+    if func == "max":
+        return sa.func.max(arg)
+    if func == "count":
+        return sa.func.count(arg)
+    if func == "count_distinct":
+        return sa.func.count(sa.distinct(arg))
+    raise ValueError(f"no compilation rule for aggregate {func}")
+
+
+class _ExprCompiler:
+    """The parts of the language shared by every level: literals, operators, functions."""
+
+    def __init__(self, table_compiler: TableCompiler) -> None:
+        self.tc = table_compiler
+
+    def leaf(self, node: ast.Node) -> Expr:
+        raise ValueError(f"no compilation rule for {type(node).__name__} here")
+
+    def compile(self, node: ast.Node) -> Expr:
+        c = self.compile
+        match node:
+            case ast.Num(value=v):
+                return sa.literal(v)
+            case ast.Str(value=v):
+                return sa.literal(v, sa.String())
+            case ast.Bool(value=v):
+                return sa.true() if v else sa.false()
+            case ast.Null():
+                return sa.null()
+            case ast.Neg(operand=a):
+                return -c(a)
+            case ast.BinOp(op="/", left=a, right=b):
+                return SafeDiv(c(a), c(b))
+            case ast.BinOp(op=op, left=a, right=b):
+                return _ARITH[op](c(a), c(b))
+            case ast.Compare(op=op, left=a, right=b):
+                return _COMPARE[op](c(a), c(b))
+            case ast.And(left=a, right=b):
+                return sa.and_(c(a), c(b))
+            case ast.Or(left=a, right=b):
+                return sa.or_(c(a), c(b))
+            case ast.Not(operand=a):
+                return sa.not_(c(a))
+            case ast.IsNull(operand=a, negated=neg):
+                return c(a).is_not(None) if neg else c(a).is_(None)
+            case ast.In(operand=a, items=items, negated=neg):
+                expr = c(a).in_([c(i) for i in items])
+                return sa.not_(expr) if neg else expr
+            case ast.Between(operand=a, low=lo, high=hi, negated=neg):
+                expr = c(a).between(c(lo), c(hi))
+                return sa.not_(expr) if neg else expr
+            case ast.Call(name=name, args=args):
+                return self.tc.functions[name].compile([c(a) for a in args])
+        return self.leaf(node)
+
+
+class _RowCompiler(_ExprCompiler):
+    """Row-level expressions (aggregate arguments, filters) over a table's columns."""
+
+    def __init__(self, tc: TableCompiler, source: FromClause) -> None:
+        super().__init__(tc)
+        self.source = source
+
+    def leaf(self, node: ast.Node) -> Expr:
+        if isinstance(node, ast.Col):
+            return self.source.c[node.name]  # type: ignore[no-any-return]
+        return super().leaf(node)
+
+
+class _PostAggregate(_ExprCompiler):
+    """KPI expressions over the per-dataset aggregate columns."""
+
+    def __init__(
+        self, tc: TableCompiler, agg_cols: Mapping[ast.Agg, Expr], period: Expr | None
+    ) -> None:
+        super().__init__(tc)
+        self.agg_cols = agg_cols
+        self.period = period
+
+    def kpi(self, name: str) -> Expr:
+        return self.compile(self.tc.checked.kpis[name].node)
+
+    def leaf(self, node: ast.Node) -> Expr:
+        if isinstance(node, ast.Agg):
+            return self.agg_cols[node]
+        if isinstance(node, ast.KpiRef):
+            return self.kpi(node.name)
+        if isinstance(node, ast.Share):
+            value = self.compile(node.operand)
+            over = [self.period] if self.period is not None else None
+            return SafeDiv(value, sa.func.sum(value).over(partition_by=over))
+        return super().leaf(node)
+
+
+class _RuleCondition(_ExprCompiler):
+    """Rule conditions over the KPI columns of the table's statement."""
+
+    def __init__(self, tc: TableCompiler, kpi_cols: Mapping[str, Expr]) -> None:
+        super().__init__(tc)
+        self.kpi_cols = kpi_cols
+
+    def leaf(self, node: ast.Node) -> Expr:
+        if isinstance(node, ast.KpiRef):
+            return self.kpi_cols[node.name]
+        return super().leaf(node)
+
+
+_ARITH: dict[str, Callable[[Expr, Expr], Expr]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+}
+_COMPARE: dict[str, Callable[[Expr, Expr], Expr]] = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}

@@ -1,0 +1,544 @@
+"""The shipped TikTok spec and its sample data, checked against an independent oracle.
+
+Every test runs the real CLI (``python -m kpiengine run specs/tiktok --format json``)
+and compares its numbers with values computed here by hand, in plain Python, from
+the CSV files read with the ``csv`` module: sums of raw counts, ratios of sums,
+``None`` where a denominator is zero, the follower total on the last day of a
+period. Nothing here imports kpiengine.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = "specs/tiktok"
+DATA = ROOT / SPEC / "data"
+FILES = ("organic_daily.csv", "followers_daily.csv", "paid_daily.csv")
+FIRST_DAY, LAST_DAY = date(2026, 7, 1), date(2026, 9, 30)
+
+ORGANIC_KPIS = (
+    "organic_views", "organic_likes", "organic_comments", "organic_shares",
+    "organic_engagements", "organic_engagement_rate", "engagement_rate_by_followers",
+    "profile_views", "followers", "follower_growth", "follower_growth_rate",
+)  # fmt: skip
+PAID_KPIS = (
+    "spend", "impressions", "paid_reach", "frequency", "clicks", "ctr", "cpc", "cpm",
+    "conversions", "conversion_rate", "cpa", "conversion_value", "roas", "paid_views",
+    "view_rate_6s", "completion_rate", "paid_engagements", "paid_engagement_rate",
+    "paid_follows", "cost_per_follow",
+)  # fmt: skip
+PAID_DIMENSIONS = ("campaign", "ad_group", "ad", "objective", "currency")
+
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+
+
+# ---------------------------------------------------------------------------
+# Running the CLI
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kpiengine", "run", SPEC, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+        check=False,
+    )
+
+
+def run_json(*args: str) -> dict[str, Any]:
+    proc = run_cli("--format", "json", *args)
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstderr:\n{proc.stderr}"
+    return json.loads(proc.stdout)
+
+
+def engine_rows(result: dict[str, Any], category: str, by: Iterable[str] = ()) -> dict[Key, Row]:
+    """Rows of the tables of one category at one breakdown, keyed by (period, *dims).
+
+    Tables of the same category and breakdown are merged, so the test does not
+    depend on how the engine splits KPIs into tables.
+    """
+    by = list(by)
+    tables = [t for t in result["tables"] if t["category"] == category]
+    tables = [t for t in tables if list(t["dimensions"]) == by]
+    assert tables, f"no {category!r} table by {by}: " + repr(
+        [(t["name"], t["category"], t["dimensions"]) for t in result["tables"]]
+    )
+    merged: dict[Key, Row] = {}
+    for table in tables:
+        seen: set[Key] = set()
+        for row in table["rows"]:
+            key = (row["period"], *(row[d] for d in by))
+            assert key not in seen, f"table {table['name']!r} has two rows for {key}"
+            seen.add(key)
+            merged.setdefault(key, {}).update(row)
+    return merged
+
+
+def kpis_in(result: dict[str, Any], category: str | None = None) -> set[str]:
+    return {
+        name
+        for t in result["tables"]
+        if category is None or t["category"] == category
+        for name in t["kpis"]
+    }
+
+
+# ---------------------------------------------------------------------------
+# The oracle
+
+
+def _parse(value: str) -> Any:
+    if value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def load(name: str, directory: Path = DATA) -> list[Row]:
+    with (directory / f"{name}.csv").open(encoding="utf-8", newline="") as f:
+        rows = []
+        for raw in csv.DictReader(f):
+            row = {k: (v if k in PAID_DIMENSIONS else _parse(v)) for k, v in raw.items()}
+            row["date"] = date.fromisoformat(raw["date"])
+            rows.append(row)
+        return rows
+
+
+ORGANIC = load("organic_daily")
+FOLLOWERS = load("followers_daily")
+PAID = load("paid_daily")
+
+
+def bucket(day: date, grain: str) -> str | None:
+    if grain == "total":
+        return None
+    if grain == "day":
+        start = day
+    elif grain == "week":
+        start = day - timedelta(days=day.weekday())
+    elif grain == "month":
+        start = day.replace(day=1)
+    elif grain == "quarter":
+        start = day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    elif grain == "year":
+        start = day.replace(month=1, day=1)
+    else:
+        raise ValueError(grain)
+    return start.isoformat()
+
+
+def div(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def total(rows: list[Row], column: str) -> float | None:
+    """SQL SUM: nulls are skipped; null when every value is null."""
+    values = [r[column] for r in rows if r[column] is not None]
+    return sum(values) if values else None
+
+
+def paid_kpis(rows: list[Row]) -> Row:
+    s = {
+        column: total(rows, column)
+        for column in rows[0]
+        if column not in {*PAID_DIMENSIONS, "date"}
+    }
+    spend, impressions, clicks = s["spend"], s["impressions"], s["clicks"]
+    conversions, value, views = s["conversions"], s["conversion_value"], s["video_views"]
+    engagements = s["likes"] + s["comments"] + s["shares"]
+    cpm = div(spend, impressions)
+    return {
+        "spend": spend,
+        "impressions": impressions,
+        "paid_reach": s["reach"],
+        "frequency": div(impressions, s["reach"]),
+        "clicks": clicks,
+        "ctr": div(clicks, impressions),
+        "cpc": div(spend, clicks),
+        "cpm": None if cpm is None else cpm * 1000,
+        "conversions": conversions,
+        "conversion_rate": div(conversions, clicks),
+        "cpa": div(spend, conversions),
+        "conversion_value": value,
+        "roas": div(value, spend),
+        "paid_views": views,
+        "view_rate_6s": div(s["views_6s"], views),
+        "completion_rate": div(s["views_p100"], views),
+        "paid_engagements": engagements,
+        "paid_engagement_rate": div(engagements, impressions),
+        "paid_follows": s["follows"],
+        "cost_per_follow": div(spend, s["follows"]),
+    }
+
+
+def organic_kpis(organic: list[Row], followers: list[Row]) -> Row:
+    views, likes = total(organic, "views"), total(organic, "likes")
+    comments, shares = total(organic, "comments"), total(organic, "shares")
+    engagements = likes + comments + shares
+    end = None  # followers on the latest day of the period (summed over that day's rows)
+    if followers:
+        last_day = max(r["date"] for r in followers)
+        end = sum(r["followers"] for r in followers if r["date"] == last_day)
+    growth = total(followers, "followers_change")
+    return {
+        "organic_views": views,
+        "organic_likes": likes,
+        "organic_comments": comments,
+        "organic_shares": shares,
+        "organic_engagements": engagements,
+        "organic_engagement_rate": div(engagements, views),
+        "engagement_rate_by_followers": div(engagements, end),
+        "profile_views": total(organic, "profile_views"),
+        "followers": end,
+        "follower_growth": growth,
+        "follower_growth_rate": div(growth, end - growth),
+    }
+
+
+def in_range(day: date, date_from: date | None, date_to: date | None) -> bool:
+    return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
+
+
+def expected_paid(
+    grain: str = "total",
+    by: Iterable[str] = (),
+    date_from: date | None = None,
+    date_to: date | None = None,
+    where: Callable[[Row], bool] = lambda r: True,
+) -> dict[Key, Row]:
+    by = list(by)
+    groups: dict[Key, list[Row]] = defaultdict(list)
+    for r in PAID:
+        if in_range(r["date"], date_from, date_to) and where(r):
+            groups[(bucket(r["date"], grain), *(r[d] for d in by))].append(r)
+    return {key: paid_kpis(rows) for key, rows in groups.items()}
+
+
+def expected_organic(
+    grain: str = "total", date_from: date | None = None, date_to: date | None = None
+) -> dict[Key, Row]:
+    organic: dict[Key, list[Row]] = defaultdict(list)
+    followers: dict[Key, list[Row]] = defaultdict(list)
+    for rows, groups in ((ORGANIC, organic), (FOLLOWERS, followers)):
+        for r in rows:
+            if in_range(r["date"], date_from, date_to):
+                groups[(bucket(r["date"], grain),)].append(r)
+    return {key: organic_kpis(organic[key], followers[key]) for key in organic.keys() | followers}
+
+
+def assert_rows(got: dict[Key, Row], expected: dict[Key, Row], kpis: Iterable[str]) -> None:
+    """Same keys, and every KPI equal to the oracle's (floats to 1e-9, None as None)."""
+    assert sorted(got, key=repr) == sorted(expected, key=repr)
+    problems = []
+    for key, want_row in sorted(expected.items(), key=lambda kv: repr(kv[0])):
+        got_row = got[key]
+        for kpi in kpis:
+            want, have = want_row[kpi], got_row.get(kpi, "<missing>")
+            if want is None:
+                ok = have is None
+            else:
+                ok = isinstance(have, int | float) and have == pytest.approx(want, rel=1e-9)
+            if not ok:
+                problems.append(f"{key} {kpi}: expected {want!r}, got {have!r}")
+    assert not problems, f"{len(problems)} mismatches:\n" + "\n".join(problems[:40])
+
+
+# ---------------------------------------------------------------------------
+# The data itself
+
+
+def test_sample_data_has_the_planted_quirks() -> None:
+    assert len(ORGANIC) == len(FOLLOWERS) == (LAST_DAY - FIRST_DAY).days + 1 == 92
+    assert [r["date"] for r in ORGANIC] == [r["date"] for r in FOLLOWERS]
+    assert min(r["date"] for r in PAID) == FIRST_DAY
+    assert max(r["date"] for r in PAID) == LAST_DAY
+    assert len(PAID) < 2000
+    # one row per ad per active day
+    assert len({(r["date"], r["ad"]) for r in PAID}) == len(PAID)
+    assert {r["campaign"] for r in PAID} == {"Summer Sale", "Brand Awareness", "App Installs"}
+    assert {r["currency"] for r in PAID} == {"USD"}
+    assert any(r["views"] == 0 and r["likes"] == 0 for r in ORGANIC)
+    assert any(r["comments"] == -1 for r in ORGANIC)
+    assert any(r["followers_change"] < 0 for r in FOLLOWERS)
+    assert any(r["impressions"] == 0 and r["spend"] == 0 for r in PAID)
+    assert any(r["conversion_value"] is None for r in PAID)
+    assert "Créateur's cut" in {r["ad"] for r in PAID}
+    # followers_change is this day's total minus the previous day's
+    for prev, cur in itertools.pairwise(FOLLOWERS):
+        assert cur["followers"] - prev["followers"] == cur["followers_change"]
+
+
+def test_generator_is_deterministic(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "scripts/make_sample_data.py", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)
+    for name in FILES:
+        assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
+
+
+# ---------------------------------------------------------------------------
+# KPI values
+
+
+def test_totals_for_every_kpi() -> None:
+    result = run_json()
+    assert result["spec"] == "tiktok"
+    assert result["grain"] == "total"
+    assert kpis_in(result, "organic") == set(ORGANIC_KPIS)
+    assert kpis_in(result, "paid") == set(PAID_KPIS)
+    assert_rows(engine_rows(result, "organic"), expected_organic(), ORGANIC_KPIS)
+    assert_rows(engine_rows(result, "paid"), expected_paid(), PAID_KPIS)
+
+
+def test_sub_range() -> None:
+    d_from, d_to = date(2026, 8, 10), date(2026, 9, 6)
+    result = run_json("--from", d_from.isoformat(), "--to", d_to.isoformat())
+    assert (result["from"], result["to"]) == (d_from.isoformat(), d_to.isoformat())
+    organic = expected_organic(date_from=d_from, date_to=d_to)
+    assert_rows(engine_rows(result, "organic"), organic, ORGANIC_KPIS)
+    assert_rows(
+        engine_rows(result, "paid"), expected_paid(date_from=d_from, date_to=d_to), PAID_KPIS
+    )
+    # the follower KPIs are taken at the edges of the range, not of the data
+    row = organic[(None,)]
+    assert row["followers"] == next(r["followers"] for r in FOLLOWERS if r["date"] == d_to)
+    day_before = d_from - timedelta(days=1)
+    start = next(r["followers"] for r in FOLLOWERS if r["date"] == day_before)
+    assert row["follower_growth"] == row["followers"] - start
+
+
+@pytest.mark.parametrize("grain", ["day", "week", "month", "quarter", "year"])
+def test_grains(grain: str) -> None:
+    result = run_json("--grain", grain)
+    assert result["grain"] == grain
+    assert_rows(engine_rows(result, "organic"), expected_organic(grain), ORGANIC_KPIS)
+    assert_rows(engine_rows(result, "paid"), expected_paid(grain), PAID_KPIS)
+
+
+def test_month_periods() -> None:
+    result = run_json("--grain", "month")
+    assert sorted(k[0] for k in engine_rows(result, "paid")) == [
+        "2026-07-01", "2026-08-01", "2026-09-01",
+    ]  # fmt: skip
+
+
+def test_week_by_campaign() -> None:
+    result = run_json("--grain", "week", "--by", "campaign")
+    got = engine_rows(result, "paid", ["campaign"])
+    expected = expected_paid("week", ["campaign"])
+    # exactly one row per (week start, campaign) with data: "App Installs" starts
+    # mid-August, "Summer Sale" ends with August, the first week starts on a Monday
+    # before the data does
+    assert sorted(got, key=repr) == sorted(expected, key=repr)
+    assert ("2026-06-29", "Brand Awareness") in got
+    assert ("2026-07-06", "App Installs") not in got
+    assert ("2026-09-14", "Summer Sale") not in got
+    assert_rows(got, expected, ["clicks", "spend", "ctr"])
+    assert_rows(got, expected, PAID_KPIS)
+
+
+def test_by_ad_group_with_quoted_values() -> None:
+    result = run_json("--by", "ad_group")
+    got = engine_rows(result, "paid", ["ad_group"])
+    assert (None, "Retargeting, 30 days") in got
+    assert_rows(got, expected_paid(by=["ad_group"]), PAID_KPIS)
+
+
+def test_where_campaign() -> None:
+    result = run_json("--where", "campaign = 'Summer Sale'")
+    expected = expected_paid(where=lambda r: r["campaign"] == "Summer Sale")
+    assert_rows(engine_rows(result, "paid"), expected, PAID_KPIS)
+    assert expected != expected_paid()
+
+
+def test_where_with_non_ascii_and_apostrophe() -> None:
+    result = run_json("--where", "ad = 'Créateur''s cut'", "--by", "ad")
+    got = engine_rows(result, "paid", ["ad"])
+    assert list(got) == [(None, "Créateur's cut")]
+    assert_rows(
+        got, expected_paid(by=["ad"], where=lambda r: r["ad"] == "Créateur's cut"), PAID_KPIS
+    )
+
+
+def test_day_by_ad_every_row() -> None:
+    result = run_json("--grain", "day", "--by", "ad")
+    assert_rows(engine_rows(result, "paid", ["ad"]), expected_paid("day", ["ad"]), PAID_KPIS)
+
+
+def test_division_by_zero_is_null() -> None:
+    zero = next(r for r in PAID if r["impressions"] == 0)
+    day = zero["date"].isoformat()
+    result = run_json("--grain", "day", "--by", "ad", "--from", day, "--to", day)
+    got = engine_rows(result, "paid", ["ad"])
+    row = got[(day, zero["ad"])]
+    assert row["impressions"] == 0
+    assert row["spend"] == 0
+    undefined = ["ctr", "cpc", "cpm", "cpa", "roas", "frequency", "conversion_rate"]
+    undefined += ["view_rate_6s", "completion_rate", "paid_engagement_rate", "cost_per_follow"]
+    for kpi in undefined:
+        assert row[kpi] is None, kpi
+    others = [r for key, r in got.items() if key[1] != zero["ad"]]
+    assert others
+    assert all(r["ctr"] is not None for r in others)
+    assert_rows(got, expected_paid("day", ["ad"], zero["date"], zero["date"]), PAID_KPIS)
+
+
+def test_organic_day_without_views() -> None:
+    zero = next(r for r in ORGANIC if r["views"] == 0)
+    day = zero["date"].isoformat()
+    result = run_json("--grain", "day", "--from", day, "--to", day)
+    row = engine_rows(result, "organic")[(day,)]
+    assert row["organic_views"] == 0
+    assert row["organic_engagement_rate"] is None
+    assert row["followers"] is not None
+
+
+def test_null_conversion_value() -> None:
+    missing = next(r for r in PAID if r["conversion_value"] is None)
+    day = missing["date"].isoformat()
+    result = run_json("--grain", "day", "--by", "ad", "--from", day, "--to", day)
+    row = engine_rows(result, "paid", ["ad"])[(day, missing["ad"])]
+    assert row["conversion_value"] is None
+    assert row["roas"] is None
+    assert row["spend"] == pytest.approx(missing["spend"], rel=1e-9)
+
+
+def test_kpi_subset() -> None:
+    result = run_json("--kpi", "ctr", "--kpi", "followers")
+    assert kpis_in(result) == {"ctr", "followers"}
+    assert engine_rows(result, "paid")[(None,)]["ctr"] == pytest.approx(
+        expected_paid()[(None,)]["ctr"], rel=1e-9
+    )
+    assert engine_rows(result, "organic")[(None,)]["followers"] == FOLLOWERS[-1]["followers"]
+
+
+# ---------------------------------------------------------------------------
+# Rules
+
+
+RULE_CASES = [
+    # kpi, level, grain, by, condition on the oracle's value
+    ("ctr", "warn", "week", ["campaign"], lambda v: v < 0.005),
+    ("cpa", "warn", "week", ["campaign"], lambda v: v > 30),
+    ("roas", "warn", "month", ["campaign"], lambda v: v < 1),
+    ("roas", "warn", "total", ["ad"], lambda v: v < 1),
+    ("follower_growth", "warn", "day", [], lambda v: v < 0),
+    ("follower_growth", "warn", "week", [], lambda v: v < 0),
+    ("organic_engagement_rate", "info", "day", [], lambda v: v < 0.02),
+]
+
+
+@pytest.mark.parametrize(
+    ("kpi", "level", "grain", "by", "condition"),
+    RULE_CASES,
+    ids=[f"{c[0]}-{c[2]}-{'-'.join(c[3]) or 'all'}" for c in RULE_CASES],
+)
+def test_rule_findings(
+    kpi: str, level: str, grain: str, by: list[str], condition: Callable[[float], bool]
+) -> None:
+    args = ["--grain", grain]
+    for dim in by:
+        args += ["--by", dim]
+    result = run_json(*args)
+    expected_rows = expected_paid(grain, by) if kpi in PAID_KPIS else expected_organic(grain)
+    expected = {
+        key: row[kpi]
+        for key, row in expected_rows.items()
+        if row[kpi] is not None and condition(row[kpi])
+    }
+    assert expected, "the sample data should make this rule fire"
+    findings = [f for f in result["findings"] if f["kpi"] == kpi]
+    got = {(f["period"], *(f[d] for d in by)): f for f in findings}
+    assert len(got) == len(findings), "one finding per row"
+    assert sorted(got, key=repr) == sorted(expected, key=repr)
+    for key, finding in got.items():
+        assert finding["level"] == level
+        assert finding["value"] == pytest.approx(expected[key], rel=1e-9)
+        for value in key[1:]:
+            assert value in finding["message"]
+
+
+def test_ctr_findings_are_the_weak_campaign_weeks() -> None:
+    result = run_json("--grain", "week", "--by", "campaign")
+    weeks = {(f["period"], f["campaign"]) for f in result["findings"] if f["kpi"] == "ctr"}
+    expected = {
+        key
+        for key, row in expected_paid("week", ["campaign"]).items()
+        if row["ctr"] is not None and row["ctr"] < 0.005
+    }
+    assert weeks == expected
+    assert {campaign for _, campaign in weeks} == {"Brand Awareness"}
+    assert all(
+        f["rule"] == "ctr_below_half_percent" for f in result["findings"] if f["kpi"] == "ctr"
+    )
+
+
+def test_no_findings_at_total() -> None:
+    # the whole account over the whole quarter is healthy: no rule holds
+    organic, paid = expected_organic()[(None,)], expected_paid()[(None,)]
+    assert paid["ctr"] >= 0.005
+    assert paid["cpa"] <= 30
+    assert paid["roas"] >= 1
+    assert organic["follower_growth"] >= 0
+    assert organic["organic_engagement_rate"] >= 0.02
+    proc = run_cli("--format", "json", "--fail-on", "warn")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["findings"] == []
+
+
+def test_fail_on() -> None:
+    args = ["--format", "json", "--grain", "week", "--by", "campaign"]
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    levels = {f["level"] for f in json.loads(proc.stdout)["findings"]}
+    assert "warn" in levels
+    assert "error" not in levels
+    assert run_cli(*args, "--fail-on", "warn").returncode == 1
+    assert run_cli(*args, "--fail-on", "error").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--kpi", "no_such_kpi"],
+        ["--grain", "fortnight"],
+        ["--by", "no_such_dimension"],
+        ["--from", "2026-13-01"],
+        ["--where", "campaign = "],
+    ],
+)
+def test_user_errors_exit_2(args: list[str]) -> None:
+    proc = run_cli("--format", "json", *args)
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
