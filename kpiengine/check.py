@@ -104,9 +104,11 @@ def check_spec(
         except SpecError as exc:
             errors.append(exc)
     # Second pass: the graph. Cycles, then the datasets each KPI needs.
+    reported: set[frozenset[str]] = set()
     for name in raw:
         cycle = _find_cycle(name, raw)
-        if cycle is not None:
+        if cycle is not None and frozenset(cycle) not in reported:
+            reported.add(frozenset(cycle))
             kpi = spec.kpis[name]
             errors.append(
                 SpecError(
@@ -142,11 +144,6 @@ def check_filter(
             location=text.locate(node.span),
         )
     return resolved
-
-
-def filter_columns(text: ast.ExprText) -> list[ast.Ref]:
-    """The column references in a filter, to find which datasets it applies to."""
-    return [n for n in ast.walk(parse(text)) if isinstance(n, ast.Ref)]
 
 
 def _check_datasets(spec: Spec, columns: dict[str, dict[str, str]], errors: list[KpiError]) -> None:
@@ -577,7 +574,3 @@ _TYPE_NAMES = {
     "any": "value",
 }
 
-
-def raise_first(errors: list[KpiError]) -> None:
-    if errors:
-        raise SpecErrors(errors)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpiengine.check import CheckedSpec, check_filter, check_spec
-from kpiengine.errors import KpiError, Location, RequestError, SourceError, SpecError, did_you_mean
+from kpiengine.errors import KpiError, RequestError, SourceError, SpecError, did_you_mean
 from kpiengine.expr import ast
 from kpiengine.expr.parser import parse
 from kpiengine.result import Finding, KpiInfo, Result, Table
@@ -560,6 +560,3 @@ def _finding(
         value=value,
     )
 
-
-def where_location(text: str) -> Location:
-    return Location("<--where>", 1, 1, len(text), text)

@@ -322,6 +322,55 @@ def test_table_respects_the_width() -> None:
     assert max(len(line) for line in text.splitlines()) <= 60
 
 
+def wide_result() -> Result:
+    kpis = [
+        KpiInfo(
+            f"kpi_{i}", f"Cost per thousand impressions variant {i}", "paid", "currency", "none"
+        )
+        for i in range(12)
+    ]
+    rows = [
+        {"period": f"2024-01-0{day}", "campaign": "Brand Awareness", **{k.name: 1234.5 * day + i
+                                                                      for i, k in enumerate(kpis)}}
+        for day in (1, 2)
+    ]  # fmt: skip
+    return Result("s", "day", None, None, [Table("paid", "paid", ["campaign"], kpis, rows)])
+
+
+@pytest.mark.parametrize("width", [60, 100, 150])
+def test_a_wide_table_is_split_and_keeps_every_value_whole(width: int) -> None:
+    result = wide_result()
+    text = outputs.render_table(result, OutputContext(color=False, width=width))
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "paid by campaign (continued)" in text
+    table = result.tables[0]
+    for row in table.rows:
+        for info in table.kpis:
+            assert format_value(row[info.name], info) in text
+    # every part repeats the period and dimension columns
+    parts = text.count("paid by campaign")
+    assert text.count("2024-01-02   Brand Awareness") == parts
+
+
+def test_a_table_that_fits_is_not_split() -> None:
+    text = outputs.render_table(wide_result(), OutputContext(color=False, width=1000))
+    assert "(continued)" not in text
+    assert "Cost per thousand impressions variant 11" in text  # header on one line
+
+
+def test_findings_go_on_two_lines_when_the_width_is_short() -> None:
+    result = make_result()
+    result.findings.append(
+        Finding("long", "views", "info", "a rather long message " * 5, None, {}, None)
+    )
+    text = outputs.render_table(result, OutputContext(color=False, width=70))
+    assert max(len(line) for line in text.splitlines()) <= 70
+    lines = text.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("error  no_views"))
+    assert lines[index].split() == ["error", "no_views", "2024-01-08", "campaign=sale"]
+    assert lines[index + 1] == "       No views at all"
+
+
 def test_table_width_is_not_taken_from_a_dumb_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TERM", "dumb")
     text = outputs.render_table(make_result(), OutputContext(color=True, width=150))

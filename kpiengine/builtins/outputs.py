@@ -13,6 +13,7 @@ import io
 import json
 import math
 import numbers
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -160,7 +161,8 @@ def render_table(result: Result, ctx: OutputContext) -> str:
     console.print(Text(_heading(result), style="bold"))
     for table in result.tables:
         console.print()
-        console.print(_rich_table(table, result.grain))
+        for part in _rich_tables(table, result.grain, console, console.width):
+            console.print(part)
     if result.findings:
         console.print()
         _print_findings(console, result)
@@ -179,41 +181,116 @@ def _heading(result: Result) -> str:
     return f"{result.spec} · grain {result.grain} · {dates}"
 
 
-def _rich_table(table: Table, grain: str) -> RichTable:
-    from rich import box
-    from rich.table import Table as RichTable
-    from rich.text import Text
+@dataclass
+class _Column:
+    header: str
+    cells: list[str]
+    numeric: bool
+
+    @property
+    def natural(self) -> int:
+        """Width with the header on one line."""
+        return max([_cell_len(self.header), *map(_cell_len, self.cells)])
+
+    def compact(self, most: int) -> int:
+        """Width with the header wrapped (at words) and long text values wrapped at ``most``."""
+        values = max(map(_cell_len, self.cells), default=0)
+        if not self.numeric:
+            values = min(values, most)
+        words = max(map(_cell_len, self.header.split()), default=1)
+        return max(values, words, min(_cell_len(self.header), _COMPACT_HEADER))
+
+
+_COMPACT_HEADER = 16  # a header wider than this wraps when the table does not fit
+_COMPACT_TEXT = 30  # a text value wider than this wraps when the table does not fit
+
+
+def _cell_len(text: str) -> int:
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def _rich_tables(table: Table, grain: str, console: Console, width: int) -> list[RichTable]:
+    """``table`` as rich tables no wider than ``width``.
+
+    At its natural width when that fits. Otherwise long headers and text values wrap;
+    when even that is too wide, the KPI columns are split over several tables, each
+    repeating the period and dimension columns. KPI values never wrap or get cut.
+    """
+    show_period = grain != "total" or any(row.get("period") is not None for row in table.rows)
+    keys: list[_Column] = []
+    if show_period:
+        keys.append(
+            _Column("period", [format_period(row.get("period"), grain) for row in table.rows], True)
+        )
+    keys += [
+        _Column(name, [format_dimension(row.get(name)) for row in table.rows], False)
+        for name in table.dimensions
+    ]
+    kpis = [
+        _Column(
+            info.label or info.name,
+            [format_value(row.get(info.name), info) for row in table.rows],
+            True,
+        )
+        for info in table.kpis
+    ]
 
     title = table.name
     if table.category and table.category != table.name:
         title += f" ({table.category})"
     if table.dimensions:
         title += " by " + ", ".join(table.dimensions)
-    show_period = grain != "total" or any(row.get("period") is not None for row in table.rows)
 
-    rich_table = RichTable(
-        title=Text(title, style="bold"),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        caption=None if table.rows else Text("no rows"),
-    )
-    if show_period:
-        rich_table.add_column(Text("period"), no_wrap=True)
-    for dimension in table.dimensions:
-        rich_table.add_column(Text(dimension))
-    for info in table.kpis:
-        rich_table.add_column(Text(info.label or info.name), justify="right", no_wrap=True)
-    for row in table.rows:
-        cells: list[Text] = []
-        if show_period:
-            cells.append(Text(format_period(row.get("period"), grain)))
-        cells.extend(Text(format_dimension(row.get(dimension))) for dimension in table.dimensions)
-        cells.extend(Text(format_value(row.get(info.name), info)) for info in table.kpis)
-        rich_table.add_row(*cells)
-    return rich_table
+    def build(columns: list[_Column], widths: list[int] | None, title: str) -> RichTable:
+        from rich import box
+        from rich.table import Table as RichTable
+        from rich.text import Text
+
+        rich_table = RichTable(
+            title=Text(title, style="bold"),
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            caption=None if table.rows else Text("no rows"),
+        )
+        for i, column in enumerate(columns):
+            rich_table.add_column(
+                Text(column.header),
+                justify="right" if i >= len(keys) else "left",
+                width=None if widths is None else widths[i],
+                overflow="fold",
+            )
+        for n in range(len(table.rows)):
+            rich_table.add_row(*(Text(column.cells[n]) for column in columns))
+        return rich_table
+
+    natural = build(keys + kpis, None, title)
+    if _width(console, natural) <= width:
+        return [natural]
+
+    key_widths = [column.compact(_COMPACT_TEXT) for column in keys]
+    chunks: list[list[int]] = []
+    for index in range(len(kpis)):
+        if chunks:
+            candidate = [*chunks[-1], index]
+            columns = keys + [kpis[i] for i in candidate]
+            widths = key_widths + [kpis[i].compact(_COMPACT_TEXT) for i in candidate]
+            if _width(console, build(columns, widths, "")) <= width:
+                chunks[-1] = candidate
+                continue
+        chunks.append([index])
+    tables = []
+    for number, chunk in enumerate(chunks or [[]]):
+        columns = keys + [kpis[i] for i in chunk]
+        widths = key_widths + [kpis[i].compact(_COMPACT_TEXT) for i in chunk]
+        tables.append(build(columns, widths, title if number == 0 else f"{title} (continued)"))
+    return tables
 
 
 def _print_findings(console: Console, result: Result) -> None:
+    """The findings, worst first: one aligned line each, or two when the width is short."""
+    from rich.padding import Padding
     from rich.table import Table as RichTable
     from rich.text import Text
 
@@ -225,18 +302,31 @@ def _print_findings(console: Console, result: Result) -> None:
 
     rank = {level: i for i, level in enumerate(LEVELS)}
     findings = sorted(result.findings, key=lambda f: -rank.get(f.level, -1))
-    grid = RichTable(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
-    grid.add_column(no_wrap=True)
-    grid.add_column(no_wrap=True)
-    grid.add_column(no_wrap=True)
-    grid.add_column()
+    rows = []
     for finding in findings:
         where = [format_period(finding.period, result.grain)] if finding.period else []
         where += [f"{k}={format_dimension(v)}" for k, v in finding.dimensions.items()]
-        grid.add_row(
-            Text(finding.level, style=_LEVEL_STYLES.get(finding.level, "")),
-            Text(finding.rule),
-            Text(" ".join(where)),
-            Text(finding.message),
-        )
-    console.print(grid)
+        level = Text(finding.level, style=_LEVEL_STYLES.get(finding.level, ""))
+        rows.append((level, Text(finding.rule), Text(" ".join(where)), Text(finding.message)))
+
+    grid = RichTable(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
+    for _ in range(4):
+        grid.add_column(no_wrap=True)
+    for row in rows:
+        grid.add_row(*row)
+    if _width(console, grid) <= console.width:
+        console.print(grid)
+        return
+    indent = max(len(finding.level) for finding in findings) + 2
+    for level_text, rule_text, where_text, message_text in rows:
+        gap = " " * (indent - len(level_text))
+        console.print(Text.assemble(level_text, gap, rule_text, "  ", where_text))
+        console.print(Padding(message_text, (0, 0, 0, indent)))
+
+
+def _width(console: Console, renderable: RichTable) -> int:
+    """The width ``renderable`` takes when nothing wraps."""
+    from rich.measure import Measurement
+
+    unbounded = console.options.update_width(1_000_000)  # get() clamps to the max width
+    return Measurement.get(console, unbounded, renderable).maximum

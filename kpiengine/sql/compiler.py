@@ -54,23 +54,26 @@ class Window:
 
 
 def collect_aggregates(checked: CheckedSpec, names: Sequence[str]) -> dict[str, list[ast.Agg]]:
-    """The distinct aggregates each dataset must compute for these KPIs (refs followed)."""
+    """The distinct aggregates each dataset must compute for these KPIs (refs followed),
+    in the order they first appear."""
     out: dict[str, list[ast.Agg]] = {}
-    seen_kpis: set[str] = set()
-    stack = list(names)
-    while stack:
-        name = stack.pop()
-        if name in seen_kpis:
-            continue
-        seen_kpis.add(name)
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
         for node in ast.walk(checked.kpis[name].node):
             if isinstance(node, ast.KpiRef):
-                stack.append(node.name)
+                visit(node.name)
             elif isinstance(node, ast.Agg):
                 assert node.dataset is not None
                 bucket = out.setdefault(node.dataset, [])
                 if node not in bucket:
                     bucket.append(node)
+
+    for name in names:
+        visit(name)
     return out
 
 
@@ -113,7 +116,8 @@ class TableCompiler:
         flags = []
         for i, rule_name in enumerate(self.plan.rules):
             cond = _RuleCondition(self, kpi_cols).compile(self.checked.rules[rule_name].node)
-            flags.append(sa.case((cond, 1), else_=0).label(f"rule_{i}"))
+            one, zero = sa.literal_column("1"), sa.literal_column("0")
+            flags.append(sa.case((cond, one), else_=zero).label(f"rule_{i}"))
         return sa.select(*kq.c, *flags)
 
     def _combine(
@@ -179,7 +183,7 @@ class TableCompiler:
             ]
             if period is not None:
                 extra.append(period.label("kpi_period"))
-            base = sa.select(*table.c, *extra).where(*conditions).subquery(f"{name}_rows")
+            base = sa.select(*table.c, *extra).where(*conditions).subquery(f"rows_{name}")
             source = base
             conditions = []
             tmin, tmax = base.c.kpi_tmin, base.c.kpi_tmax
@@ -208,7 +212,8 @@ class TableCompiler:
             query = query.where(*conditions)
         if group_by:
             query = query.group_by(*group_by)
-        sub = query.subquery(name)
+        # A CTE: with several datasets it is read twice (keys and join) but computed once.
+        sub = query.cte(f"agg_{name}") if len(self.plan.datasets) > 1 else query.subquery(f"agg_{name}")
         return sub, {agg: sub.c[label] for agg, label in agg_labels.items()}
 
 
