@@ -46,6 +46,10 @@ class Location:
             return ""
         text = self.line_text.rstrip("\n").expandtabs(1)
         start = max(self.column - 1, 0)
+        if len(text) > 120:  # show a window around the caret, not a whole huge line
+            left = max(start - 60, 0)
+            text = ("…" if left else "") + text[left : left + 120] + "…"
+            start = start - left + (1 if left else 0)
         width = max(1, min(self.length, max(len(text) - start, 1)))
         return f"    {text}\n    {' ' * start}{'^' * width}"
 

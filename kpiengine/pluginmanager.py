@@ -143,7 +143,7 @@ def _collect(
 ) -> None:
     owners: dict[str, str] = {}
     caller = getattr(pm.hook, hook_name)
-    for impl in reversed(caller.get_hookimpls()):  # registration order
+    for impl in caller.get_hookimpls():  # in registration order: built-ins first
         info = infos[impl.plugin_name]
         try:
             provided = list(impl.function() or [])

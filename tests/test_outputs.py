@@ -329,11 +329,11 @@ def wide_result() -> Result:
         )
         for i in range(12)
     ]
-    rows = [
-        {"period": f"2024-01-0{day}", "campaign": "Brand Awareness", **{k.name: 1234.5 * day + i
-                                                                      for i, k in enumerate(kpis)}}
-        for day in (1, 2)
-    ]  # fmt: skip
+    rows = []
+    for day in (1, 2):
+        row: dict[str, object] = {"period": f"2024-01-0{day}", "campaign": "Brand Awareness"}
+        row.update({info.name: 1234.5 * day + i for i, info in enumerate(kpis)})
+        rows.append(row)
     return Result("s", "day", None, None, [Table("paid", "paid", ["campaign"], kpis, rows)])
 
 
@@ -350,6 +350,14 @@ def test_a_wide_table_is_split_and_keeps_every_value_whole(width: int) -> None:
     # every part repeats the period and dimension columns
     parts = text.count("paid by campaign")
     assert text.count("2024-01-02   Brand Awareness") == parts
+
+
+@pytest.mark.parametrize("width", [50, 70, 200])
+def test_narrow_tables_wrap_text_dimensions_not_periods_or_values(width: int) -> None:
+    text = outputs.render_table(make_result(), OutputContext(color=False, width=width))
+    assert max(len(line) for line in text.splitlines()) <= width
+    for value in ["2024-01-01", "2024-01-08", "1,234,567", "1.41%", "1m 05s", "1,234.50 USD"]:
+        assert value in text
 
 
 def test_a_table_that_fits_is_not_split() -> None:

@@ -15,6 +15,7 @@ import math
 import numbers
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from kpiengine import hookimpl
@@ -187,16 +188,19 @@ class _Column:
     cells: list[str]
     numeric: bool
 
+    @cached_property
+    def values_width(self) -> int:
+        return max(map(_cell_len, self.cells), default=0)
+
     @property
     def natural(self) -> int:
-        """Width with the header on one line."""
-        return max([_cell_len(self.header), *map(_cell_len, self.cells)])
+        """Width with the header on one line and no value wrapped."""
+        return max(_cell_len(self.header), self.values_width)
 
-    def compact(self, most: int) -> int:
-        """Width with the header wrapped (at words) and long text values wrapped at ``most``."""
-        values = max(map(_cell_len, self.cells), default=0)
-        if not self.numeric:
-            values = min(values, most)
+    @property
+    def compact(self) -> int:
+        """Width with the header wrapped at words and long text values wrapped."""
+        values = self.values_width if self.numeric else min(self.values_width, _COMPACT_TEXT)
         words = max(map(_cell_len, self.header.split()), default=1)
         return max(values, words, min(_cell_len(self.header), _COMPACT_HEADER))
 
@@ -243,7 +247,9 @@ def _rich_tables(table: Table, grain: str, console: Console, width: int) -> list
     if table.dimensions:
         title += " by " + ", ".join(table.dimensions)
 
-    def build(columns: list[_Column], widths: list[int] | None, title: str) -> RichTable:
+    def build(
+        columns: list[_Column], widths: list[int] | None, title: str, rows: bool = True
+    ) -> RichTable:
         from rich import box
         from rich.table import Table as RichTable
         from rich.text import Text
@@ -257,35 +263,48 @@ def _rich_tables(table: Table, grain: str, console: Console, width: int) -> list
         for i, column in enumerate(columns):
             rich_table.add_column(
                 Text(column.header),
-                justify="right" if i >= len(keys) else "left",
+                justify="right" if column.numeric and i >= len(keys) else "left",
                 width=None if widths is None else widths[i],
                 overflow="fold",
             )
-        for n in range(len(table.rows)):
+        for n in range(len(table.rows) if rows else 0):
             rich_table.add_row(*(Text(column.cells[n]) for column in columns))
         return rich_table
 
-    natural = build(keys + kpis, None, title)
-    if _width(console, natural) <= width:
-        return [natural]
+    def fits(columns: list[_Column], widths: list[int]) -> bool:
+        # with every column's width fixed, the rows do not change the table's width
+        return _width(console, build(columns, widths, "", rows=False)) <= width
 
-    key_widths = [column.compact(_COMPACT_TEXT) for column in keys]
-    chunks: list[list[int]] = []
-    for index in range(len(kpis)):
+    if fits(keys + kpis, [column.natural for column in keys + kpis]):
+        return [build(keys + kpis, None, title)]
+
+    # Text dimensions give way first, down to a few characters, so that at least one
+    # KPI fits beside them.
+    key_widths = [column.compact for column in keys]
+    widest = max(kpis, key=lambda column: column.compact, default=None)
+    if widest is not None:
+        while not fits([*keys, widest], [*key_widths, widest.compact]):
+            shrinkable = [i for i, c in enumerate(keys) if not c.numeric and key_widths[i] > 8]
+            if not shrinkable:
+                break
+            key_widths[max(shrinkable, key=lambda i: key_widths[i])] -= 1
+
+    chunks: list[list[_Column]] = []
+    for kpi in kpis:
         if chunks:
-            candidate = [*chunks[-1], index]
-            columns = keys + [kpis[i] for i in candidate]
-            widths = key_widths + [kpis[i].compact(_COMPACT_TEXT) for i in candidate]
-            if _width(console, build(columns, widths, "")) <= width:
-                chunks[-1] = candidate
+            candidate = [*chunks[-1], kpi]
+            if fits([*keys, *candidate], key_widths + [column.compact for column in candidate]):
+                chunks[-1].append(kpi)
                 continue
-        chunks.append([index])
-    tables = []
-    for number, chunk in enumerate(chunks or [[]]):
-        columns = keys + [kpis[i] for i in chunk]
-        widths = key_widths + [kpis[i].compact(_COMPACT_TEXT) for i in chunk]
-        tables.append(build(columns, widths, title if number == 0 else f"{title} (continued)"))
-    return tables
+        chunks.append([kpi])
+    return [
+        build(
+            keys + chunk,
+            key_widths + [column.compact for column in chunk],
+            title if number == 0 else f"{title} (continued)",
+        )
+        for number, chunk in enumerate(chunks or [[]])
+    ]
 
 
 def _print_findings(console: Console, result: Result) -> None:

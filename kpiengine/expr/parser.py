@@ -78,7 +78,22 @@ def parse(source: ast.ExprText | str) -> ast.Node:
         ) from None
     except _BadNode as exc:
         raise SpecError(exc.message, location=source.locate(exc.span)) from None
+    _check_tree_depth(node, source)
     return node
+
+
+def _check_tree_depth(root: ast.Node, source: ast.ExprText) -> None:
+    """Refuse trees deeper than MAX_DEPTH: the checker and compiler recurse on them."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise SpecError(
+                f"expression nests too deeply (more than {MAX_DEPTH} levels)",
+                location=source.locate(getattr(node, "span", None)),
+                hint="split it into several KPIs that refer to each other",
+            )
+        stack.extend((child, depth + 1) for child in ast.children(node))
 
 
 def _check_depth(source: ast.ExprText) -> None:
@@ -235,7 +250,8 @@ class _ToAst:
             name = str(args[0]).lower()
             if name != "count":
                 raise _BadNode(f"`*` is only allowed in count(*), not in {name}(*)", span)
-            return ast.Agg("count", None, None, span)
+            where = args[-1] if len(args) == 3 else None
+            return ast.Agg("count", None, where, span)
         if data == "call":
             return self._call(args, span)
         raise _BadNode(f"no syntax rule for {data}", span)  # pragma: no cover

@@ -1,0 +1,395 @@
+"""Core benchmark: the Python API and the CLI against a hand-written DuckDB query.
+
+    python bench/run.py [--rows 1000000] [--repeat 5] [--no-write] [--profile]
+
+Builds a deterministic paid dataset shaped like ``specs/tiktok/data/paid_daily.csv``
+in a DuckDB file in a temporary directory, evaluates the paid KPIs of
+``specs/tiktok`` by week and campaign through ``kpiengine.evaluate`` (the source
+rebound to that file), runs one hand-written SQL query computing the same numbers
+with the duckdb module, checks that both agree on every row and KPI, then times
+both side by side, the ``kpi run`` process, ``kpi --help`` and ``kpi validate``,
+and rewrites the ``bench:core`` section of ``docs/performance.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import io
+import json
+import math
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from benchlib import (
+    REPO,
+    kpi_command,
+    machine_table,
+    median_time,
+    process_time,
+    seconds,
+    write_section,
+)
+
+import kpiengine
+from kpiengine.engine import Request
+
+SPEC_DIR = "specs/tiktok"  # relative to the repository root
+DAYS = 731  # two years of days, 2024-07-01 .. 2026-07-01
+CAMPAIGNS = 50
+GROUPS_PER_CAMPAIGN = 8
+OBJECTIVES = ("conversions", "traffic", "app_installs", "video_views", "reach")
+API_TARGET = 1.2  # evaluate() within 1.2x of the hand-written query
+HELP_TARGET = 0.3  # `kpi --help` under 0.3 s
+REL_TOL = 1e-9
+
+# -- data -------------------------------------------------------------------------------
+
+
+def build_dataset(path: Path, rows: int) -> None:
+    """Write table ``paid_daily`` with ``rows`` rows: one row per ad per day.
+
+    Every value is a function of the row number through DuckDB's ``hash``, so the
+    same DuckDB version always builds the same data. Campaigns with the
+    ``video_views`` and ``reach`` objectives have no conversions and no conversion
+    value (so CPA and ROAS are null there), and about 0.3 % of rows did not deliver
+    (all zeros).
+    """
+    # Every ad runs every day; rows fill day after day (fewer days for small --rows).
+    ads = max(-(-rows // DAYS), min(rows, 4 * CAMPAIGNS))
+    u = [f"(hash(i, {k}) % 1000003) / 1000003.0" for k in range(16)]
+    objectives = ", ".join(f"'{o}'" for o in OBJECTIVES)
+    sql = f"""
+    CREATE TABLE paid_daily AS
+    WITH base AS (
+        SELECT i,
+               i % {ads} AS ad_id,
+               i // {ads} AS day,
+               (i % {ads}) % {CAMPAIGNS} AS camp,
+               ((i % {ads}) // {CAMPAIGNS}) % {GROUPS_PER_CAMPAIGN} AS grp,
+               {u[0]} AS u0, {u[1]} AS u1, {u[2]} AS u2, {u[3]} AS u3,
+               {u[4]} AS u4, {u[5]} AS u5, {u[6]} AS u6, {u[7]} AS u7,
+               {u[8]} AS u8, {u[9]} AS u9, {u[10]} AS u10, {u[11]} AS u11,
+               {u[12]} AS u12, {u[13]} AS u13, {u[14]} AS u14, {u[15]} AS u15
+        FROM range({rows}) AS t(i)
+    ), named AS (
+        SELECT *,
+               [{objectives}][1 + camp % {len(OBJECTIVES)}] AS objective,
+               CASE WHEN u0 < 0.003 THEN 0
+                    ELSE floor(300 + 9000 * u1 * u1 + 600 * u2)::BIGINT END AS impressions
+        FROM base
+    ), counted AS (
+        SELECT *,
+               floor(impressions * (0.003 + 0.02 * u4))::BIGINT AS clicks,
+               floor(impressions * (0.45 + 0.35 * u7))::BIGINT AS video_views
+        FROM named
+    ), converted AS (
+        SELECT *,
+               CASE WHEN objective IN ('video_views', 'reach') THEN 0
+                    ELSE floor(clicks * 0.12 * u5)::BIGINT END AS conversions,
+               floor(video_views * (0.4 + 0.2 * u8))::BIGINT AS views_2s
+        FROM counted
+    )
+    SELECT DATE '2024-07-01' + day::INTEGER AS date,
+           'Campaign ' || lpad(camp::VARCHAR, 2, '0') AS campaign,
+           'Campaign ' || lpad(camp::VARCHAR, 2, '0') || ' / Group ' || grp::VARCHAR AS ad_group,
+           'Ad ' || lpad(ad_id::VARCHAR, 5, '0')
+               || CASE WHEN ad_id % 7 = 0 THEN ' – Créateur''s cut' ELSE '' END AS ad,
+           objective,
+           'USD' AS currency,
+           round(impressions * (0.004 + 0.008 * u3), 2)::DOUBLE AS spend,
+           impressions,
+           floor(impressions * (0.6 + 0.35 * u6))::BIGINT AS reach,
+           clicks,
+           conversions,
+           CASE WHEN objective IN ('video_views', 'reach') OR u15 < 0.01 THEN NULL
+                ELSE round(conversions * (8 + 60 * u9), 2)::DOUBLE END AS conversion_value,
+           video_views,
+           views_2s,
+           floor(views_2s * (0.35 + 0.25 * u10))::BIGINT AS views_6s,
+           floor(views_2s * (0.1 + 0.15 * u10 * u11))::BIGINT AS views_p100,
+           floor(video_views * 0.015 * u11)::BIGINT AS likes,
+           floor(video_views * 0.001 * u12)::BIGINT AS comments,
+           floor(video_views * 0.0015 * u13)::BIGINT AS shares,
+           floor(video_views * 0.0012 * u14)::BIGINT AS follows,
+           floor(video_views * 0.006 * u14 + 2 * u15)::BIGINT AS profile_visits
+    FROM converted
+    ORDER BY i
+    """
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(sql)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+# -- the hand-written query -------------------------------------------------------------
+
+HAND_SQL = """
+WITH sums AS (
+    SELECT CAST(date_trunc('week', date) AS DATE) AS period,
+           campaign,
+           sum(spend) AS spend,
+           sum(impressions) AS impressions,
+           sum(reach) AS reach,
+           sum(clicks) AS clicks,
+           sum(conversions) AS conversions,
+           sum(conversion_value) AS conversion_value,
+           sum(video_views) AS video_views,
+           sum(views_6s) AS views_6s,
+           sum(views_p100) AS views_p100,
+           sum(likes) + sum(comments) + sum(shares) AS engagements,
+           sum(follows) AS follows
+    FROM paid_daily
+    GROUP BY 1, 2
+)
+SELECT period,
+       campaign,
+       spend,
+       impressions,
+       reach AS paid_reach,
+       impressions / NULLIF(reach, 0) AS frequency,
+       clicks,
+       clicks / NULLIF(impressions, 0) AS ctr,
+       spend / NULLIF(clicks, 0) AS cpc,
+       spend / NULLIF(impressions, 0) * 1000 AS cpm,
+       conversions,
+       conversions / NULLIF(clicks, 0) AS conversion_rate,
+       spend / NULLIF(conversions, 0) AS cpa,
+       conversion_value,
+       conversion_value / NULLIF(spend, 0) AS roas,
+       video_views AS paid_views,
+       views_6s / NULLIF(video_views, 0) AS view_rate_6s,
+       views_p100 / NULLIF(video_views, 0) AS completion_rate,
+       engagements AS paid_engagements,
+       engagements / NULLIF(impressions, 0) AS paid_engagement_rate,
+       follows AS paid_follows,
+       spend / NULLIF(follows, 0) AS cost_per_follow
+FROM sums
+ORDER BY period, campaign
+"""
+
+
+def hand_written(db: Path) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Open the file read-only, run the query, fetch every row, close (as evaluate does)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        cur = con.execute(HAND_SQL)
+        names = [d[0] for d in cur.description]
+        return names, cur.fetchall()
+    finally:
+        con.close()
+
+
+# -- checking ---------------------------------------------------------------------------
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return math.isclose(float(a), float(b), rel_tol=REL_TOL, abs_tol=0.0)
+
+
+def compare(
+    api_rows: list[dict[str, Any]], names: list[str], hand_rows: list[tuple[Any, ...]],
+    kpis: list[str],
+) -> None:
+    """Fail unless both give the same rows, keys and KPI values (rel. tol. 1e-9)."""
+    missing = [k for k in kpis if k not in names]
+    if missing:
+        raise SystemExit(f"the hand-written query lacks KPIs: {', '.join(missing)}")
+    hand = {}
+    for raw in hand_rows:
+        row = dict(zip(names, raw, strict=True))
+        period = row["period"]
+        row["period"] = period.isoformat() if isinstance(period, dt.date) else period
+        hand[(row["period"], row["campaign"])] = row
+    api = {(r["period"], r["campaign"]): r for r in api_rows}
+    if len(api) != len(api_rows) or len(hand) != len(hand_rows):
+        raise SystemExit("duplicate (period, campaign) rows")
+    if api.keys() != hand.keys():
+        only_api = sorted(api.keys() - hand.keys())[:5]
+        only_hand = sorted(hand.keys() - api.keys())[:5]
+        raise SystemExit(f"different rows: only in API {only_api}, only hand-written {only_hand}")
+    bad = []
+    for key, row in api.items():
+        for kpi in kpis:
+            if not _same(row[kpi], hand[key][kpi]):
+                bad.append(f"{key} {kpi}: API {row[kpi]!r} vs hand-written {hand[key][kpi]!r}")
+    if bad:
+        raise SystemExit(f"{len(bad)} values differ, e.g.\n  " + "\n  ".join(bad[:10]))
+
+
+# -- the benchmark ----------------------------------------------------------------------
+
+
+def paid_kpis(spec: Any) -> list[str]:
+    return [name for name, kpi in spec.kpis.items() if kpi.category == "paid"]
+
+
+def profile_evaluate(spec: Any, request: Request) -> str:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    kpiengine.evaluate(spec, request)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(20)
+    return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of paid data")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per figure")
+    parser.add_argument(
+        "--no-write", action="store_true", help="print the section, leave docs/ alone"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="also print a cProfile of one evaluate()"
+    )
+    args = parser.parse_args(argv)
+    if args.rows < 1 or args.repeat < 1:
+        parser.error("--rows and --repeat must be at least 1")
+
+    spec = kpiengine.load_spec(REPO / SPEC_DIR)
+    kpis = paid_kpis(spec)
+    kpi = kpi_command()
+
+    with tempfile.TemporaryDirectory(prefix="kpibench-") as tmp:
+        db = Path(tmp) / "paid.duckdb"
+        print(f"building {args.rows:,} rows …", file=sys.stderr)
+        start = time.perf_counter()
+        build_dataset(db, args.rows)
+        build_time = time.perf_counter() - start
+        with duckdb.connect(str(db), read_only=True) as con:
+            shape = con.execute(
+                "SELECT count(*), min(date), max(date), count(DISTINCT campaign), "
+                "count(DISTINCT ad) FROM paid_daily"
+            ).fetchone()
+        assert shape is not None
+        n_rows, first_day, last_day, n_campaigns, n_ads = shape
+        uri = f"duckdb:///{db}"
+        request = Request(grain="week", by=("campaign",), kpis=tuple(kpis),
+                          sources={"tiktok": uri})
+
+        # Correctness first (these runs also warm the file cache and the imports).
+        result = kpiengine.evaluate(spec, request)
+        if len(result.tables) != 1:
+            raise SystemExit(f"expected one table, got {[t.name for t in result.tables]}")
+        api_rows = result.tables[0].rows
+        names, hand_rows = hand_written(db)
+        compare(api_rows, names, hand_rows, kpis)
+        print(f"check: {len(api_rows)} rows x {len(kpis)} KPIs agree (rel. tol. {REL_TOL:g})",
+              file=sys.stderr)
+
+        # Side by side, interleaved so that drift hits both alike.
+        api_times: list[float] = []
+        hand_times: list[float] = []
+        for _ in range(args.repeat):
+            api_times.append(median_time(lambda: kpiengine.evaluate(spec, request), 1)[0])
+            hand_times.append(median_time(lambda: hand_written(db), 1)[0])
+        api_t, hand_t = statistics.median(api_times), statistics.median(hand_times)
+        with duckdb.connect(str(db), read_only=True) as con:
+            query_only_t, _ = median_time(lambda: con.execute(HAND_SQL).fetchall(), args.repeat)
+        load_t, _ = median_time(lambda: kpiengine.load_spec(REPO / SPEC_DIR), args.repeat)
+        print(f"evaluate {api_t:.3f}s, hand-written {hand_t:.3f}s", file=sys.stderr)
+
+        profile = profile_evaluate(spec, request) if args.profile else None
+
+        # Whole processes.
+        run_argv = [*kpi, "run", SPEC_DIR, "--source", f"tiktok={uri}", "--grain", "week",
+                    "--by", "campaign", *(x for k in kpis for x in ("--kpi", k)),
+                    "--format", "json"]
+        out = json.loads(_stdout(run_argv))
+        if len(out["tables"][0]["rows"]) != len(api_rows):
+            raise SystemExit("`kpi run` returned a different number of rows")
+        run_t, _ = process_time(run_argv, REPO, args.repeat)
+        help_t, _ = process_time([*kpi, "--help"], REPO, max(args.repeat, 5))
+        validate_t, _ = process_time([*kpi, "validate", SPEC_DIR], REPO, max(args.repeat, 5))
+
+    ratio = api_t / hand_t
+    kpi_run = (
+        "`kpi run specs/tiktok --source tiktok=duckdb:///… --grain week --by campaign"
+        " --kpi … --format json`"
+    )
+    figures = [
+        ('(a) `kpiengine.evaluate(spec, Request(grain="week", by=("campaign",), kpis=…))`',
+         seconds(api_t), ""),
+        ("(b) hand-written DuckDB SQL through the duckdb module"
+         " (connect read-only, query, fetch all rows, close)", seconds(hand_t), ""),
+        ("**(a) / (b)**", f"**{ratio:.2f}×**",
+         f"≤ {API_TARGET}× {_verdict(ratio <= API_TARGET)}"),
+        ("(b) on an already open connection (query and fetch only)",
+         seconds(query_only_t), ""),
+        ('`kpiengine.load_spec("specs/tiktok")` (not part of (a))', seconds(load_t), ""),
+        (f"(c) {kpi_run}, whole process", seconds(run_t), ""),
+        ("(d) `kpi --help`, whole process", seconds(help_t),
+         f"< {HELP_TARGET} s {_verdict(help_t < HELP_TARGET)}"),
+        ("(d) `kpi validate specs/tiktok`, whole process", seconds(validate_t), ""),
+    ]
+    table = "\n".join(
+        [f"| what | median of {args.repeat} | target |", "|---|---|---|"]
+        + [f"| {what} | {value} | {target} |" for what, value, target in figures]
+    )
+    body = f"""\
+## Core: API and CLI against a hand-written query
+
+Written by `python bench/run.py --rows {args.rows} --repeat {args.repeat}`.
+
+Data: {n_rows:,} rows of paid delivery shaped like `specs/tiktok/data/paid_daily.csv`
+({n_campaigns} campaigns, {n_ads:,} ads, one row per ad per day from {first_day} to
+{last_day}) in a DuckDB file, built by DuckDB SQL in {seconds(build_time)}.
+Request: the {len(kpis)} paid KPIs of `specs/tiktok` by week and campaign
+({len(api_rows):,} result rows), the source rebound to that file. Before timing, the
+API's rows were checked against the hand-written query's: same rows, every KPI equal
+within a relative tolerance of {REL_TOL:g}.
+
+{machine_table()}
+
+{table}
+
+(a) includes everything `evaluate` does per call: loading the plugins, opening the
+source, checking the spec, planning, compiling the SQL, running it, and turning the
+rows into the result (with rule findings). (c) adds interpreter start-up, imports,
+loading the spec and rendering JSON.
+"""
+    if profile is not None:
+        print(profile)
+    if args.no_write:
+        print(body)
+    else:
+        write_section("core", body)
+        print("wrote the bench:core section of docs/performance.md", file=sys.stderr)
+    print(f"(a) {api_t:.4f}s  (b) {hand_t:.4f}s  ratio {ratio:.2f}  query-only {query_only_t:.4f}s"
+          f"  load_spec {load_t:.4f}s  (c) {run_t:.3f}s  --help {help_t:.3f}s"
+          f"  validate {validate_t:.3f}s", file=sys.stderr)
+    return 0
+
+
+def _verdict(ok: bool) -> str:
+    return "(met)" if ok else "(**not met**)"
+
+
+def _stdout(argv: list[str]) -> str:
+    import subprocess
+
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"`kpi run` exited {done.returncode}: {done.stderr[-2000:]}")
+    return done.stdout
+
+
+if __name__ == "__main__":
+    sys.exit(main())
