@@ -12,7 +12,7 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from kpiengine.errors import KpiError, SpecError, SpecErrors, did_you_mean
+from kpiengine.errors import KpiError, Location, SpecError, SpecErrors, did_you_mean
 from kpiengine.expr import ast
 from kpiengine.expr.parser import parse
 from kpiengine.registry import FunctionDef
@@ -97,7 +97,7 @@ def check_spec(
             if typ == "boolean":
                 raise SpecError(
                     f"KPI `{name}` is a condition (true/false), not a value",
-                    location=kpi.expr.locate(node.span),
+                    location=kpi.expr.locate(ast.span_of(node)),
                     hint="write conditions as rules (`rules: - when: …`)",
                 )
             raw[name] = (resolved, typ, ctx.kpi_refs, ctx.agg_datasets)
@@ -131,9 +131,7 @@ def check_spec(
     return checked
 
 
-def check_filter(
-    checked: CheckedSpec, text: ast.ExprText, dataset: str
-) -> ast.Node:
+def check_filter(checked: CheckedSpec, text: ast.ExprText, dataset: str) -> ast.Node:
     """Check a row filter (``--where``) against one dataset's columns."""
     ctx = _Context("filter", text, dataset, [dataset])
     node = parse(text)
@@ -141,7 +139,7 @@ def check_filter(
     if typ not in ("boolean", "any"):
         raise SpecError(
             "a filter must be a condition such as `campaign = 'Spring'`",
-            location=text.locate(node.span),
+            location=text.locate(ast.span_of(node)),
         )
     return resolved
 
@@ -153,8 +151,7 @@ def _check_datasets(spec: Spec, columns: dict[str, dict[str, str]], errors: list
                 SpecError(
                     f"dataset `{ds.name}` uses unknown source `{ds.source}`",
                     location=ds.location,
-                    hint=did_you_mean(ds.source, spec.sources)
-                    or "declare it under `sources:`",
+                    hint=did_you_mean(ds.source, spec.sources) or "declare it under `sources:`",
                 )
             )
         cols = columns.get(ds.name)
@@ -179,7 +176,7 @@ def _check_rule(checked: CheckedSpec, rule: Rule) -> CheckedRule:
     if typ not in ("boolean", "any"):
         raise SpecError(
             f"rule `{rule.name}` must be a condition such as `ctr < 0.5%`",
-            location=rule.when.locate(node.span),
+            location=rule.when.locate(ast.span_of(node)),
         )
     kpis = _all_refs(resolved)
     if rule.kpi is not None:
@@ -194,7 +191,7 @@ def _check_rule(checked: CheckedSpec, rule: Rule) -> CheckedRule:
         main = sorted(kpis, key=lambda k: rule.when.text.find(k))[0]
     else:
         raise SpecError(
-            f"rule `{rule.name}` does not use any KPI", location=rule.when.locate(node.span)
+            f"rule `{rule.name}` does not use any KPI", location=rule.when.locate(ast.span_of(node))
         )
     fields = _message_fields(checked, rule, main)
     return CheckedRule(rule, resolved, main, frozenset(kpis | {main}), fields)
@@ -265,9 +262,7 @@ def _find_cycle(
     return visit(start, frozenset({start}))
 
 
-def _datasets(
-    name: str, raw: Mapping[str, tuple[ast.Node, str, set[str], set[str]]]
-) -> set[str]:
+def _datasets(name: str, raw: Mapping[str, tuple[ast.Node, str, set[str], set[str]]]) -> set[str]:
     out: set[str] = set()
     stack, seen = [name], set()
     while stack:
@@ -280,7 +275,7 @@ def _datasets(
     return out
 
 
-def _ref_location(kpi: Kpi, target: str) -> object:
+def _ref_location(kpi: Kpi, target: str) -> Location | None:
     text = kpi.expr.text
     pos = text.find(target)
     if pos < 0:
@@ -298,7 +293,7 @@ class _Checker:
         self.ctx = ctx
 
     def error(self, message: str, node: ast.Node, hint: str | None = None) -> SpecError:
-        return SpecError(message, location=self.ctx.text.locate(node.span), hint=hint)
+        return SpecError(message, location=self.ctx.text.locate(ast.span_of(node)), hint=hint)
 
     # -- the aggregate level: KPIs, rules ---------------------------------------------
 
@@ -386,7 +381,9 @@ class _Checker:
         for ref in refs:
             if ref.dataset is not None and ref.dataset not in spec.datasets:
                 raise self.error(
-                    f"unknown dataset `{ref.dataset}`", ref, hint=did_you_mean(ref.dataset, spec.datasets)
+                    f"unknown dataset `{ref.dataset}`",
+                    ref,
+                    hint=did_you_mean(ref.dataset, spec.datasets),
                 )
         if len(qualified) > 1:
             raise self.error(
@@ -417,15 +414,12 @@ class _Checker:
                 raise self._unknown_column(ref, None)
             candidates = found if candidates is None else candidates & found
         if not candidates:
-            raise self.error(
-                "the columns of this aggregate are not all in one dataset", node
-            )
+            raise self.error("the columns of this aggregate are not all in one dataset", node)
         if len(candidates) > 1:
             first = bare[0].name
             choices = sorted(candidates)
             raise self.error(
-                f"column `{first}` is in several datasets: "
-                + ", ".join(f"`{c}`" for c in choices),
+                f"column `{first}` is in several datasets: " + ", ".join(f"`{c}`" for c in choices),
                 bare[0],
                 hint=f"write `{choices[0]}.{first}` or set `dataset:` on the KPI",
             )
@@ -573,4 +567,3 @@ _TYPE_NAMES = {
     "date": "date",
     "any": "value",
 }
-

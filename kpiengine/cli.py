@@ -63,7 +63,8 @@ WhereOpt = Annotated[
     typer.Option("--where", "-w", metavar="EXPR", help="Row filter, e.g. \"campaign = 'Spring'\"."),
 ]
 KpiOpt = Annotated[
-    list[str] | None, typer.Option("--kpi", "-k", metavar="NAME", help="Only this KPI (repeatable).")
+    list[str] | None,
+    typer.Option("--kpi", "-k", metavar="NAME", help="Only this KPI (repeatable)."),
 ]
 
 
@@ -133,7 +134,9 @@ def run(
     ] = None,
     fail_on: Annotated[
         str | None,
-        typer.Option("--fail-on", metavar="LEVEL", help="Exit 1 on findings at this level: warn or error."),
+        typer.Option(
+            "--fail-on", metavar="LEVEL", help="Exit 1 on findings at this level: warn or error."
+        ),
     ] = None,
 ) -> None:
     """Compute the KPIs and rule findings of a spec."""
@@ -190,7 +193,9 @@ def explain(
     spec: SpecArg,
     dialect: Annotated[
         str | None,
-        typer.Option("--dialect", "-d", help="Compile for this SQL dialect (duckdb, sqlite, postgresql, …)."),
+        typer.Option(
+            "--dialect", "-d", help="Compile for this SQL dialect (duckdb, sqlite, postgresql, …)."
+        ),
     ] = None,
     source: SourceOpt = None,
     grain: GrainOpt = "total",
@@ -302,7 +307,7 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:
         if os.environ.get("KPI_DEBUG"):
             raise
         typer.echo(

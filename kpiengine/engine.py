@@ -200,7 +200,7 @@ def plan(checked: CheckedSpec, request: Request, notices: list[str]) -> list[Tab
         if len(sources) > 1:
             notices.append(
                 f"KPI `{name}` combines datasets from different sources "
-                f"({', '.join(sorted(sources))}); such KPIs are not supported yet and it is left out"
+                f"({', '.join(sorted(sources))}), which one query cannot join; it is left out"
             )
             continue
         dims = tuple(d for d in by if all(d in spec.datasets[ds].dimensions for ds in datasets))
@@ -217,9 +217,7 @@ def plan(checked: CheckedSpec, request: Request, notices: list[str]) -> list[Tab
     if filters is not None:
         left_out = [n for n in names if not any(n in t.kpis for t in groups.values())]
         if left_out and len(left_out) == len(names):
-            raise RequestError(
-                "--where uses columns that no dataset of the requested KPIs has"
-            )
+            raise RequestError("--where uses columns that no dataset of the requested KPIs has")
         if left_out:
             notices.append(
                 "left out because their datasets lack the columns --where uses: "
@@ -265,9 +263,7 @@ def _filters(
     out: dict[str, ast.Node] = {}
     for dataset in sorted(needed):
         cols = checked.columns.get(dataset, {})
-        if all(
-            (r.dataset in (None, dataset)) and r.name in cols for r in refs
-        ):
+        if all((r.dataset in (None, dataset)) and r.name in cols for r in refs):
             try:
                 out[dataset] = check_filter(checked, text, dataset)
             except SpecError as exc:
@@ -275,9 +271,7 @@ def _filters(
     return out
 
 
-def _place_rules(
-    checked: CheckedSpec, groups: Mapping[Any, TablePlan], notices: list[str]
-) -> None:
+def _place_rules(checked: CheckedSpec, groups: Mapping[Any, TablePlan], notices: list[str]) -> None:
     spec = checked.spec
     for rule_name, rule in checked.rules.items():
         table = next((t for t in groups.values() if rule.kpi in t.kpis), None)
@@ -456,6 +450,7 @@ def kpi_info(checked: CheckedSpec, name: str) -> KpiInfo:
         direction=kpi.direction,
         description=kpi.description,
         expression=kpi.expr.text,
+        decimals=kpi.decimals,
     )
 
 
@@ -547,7 +542,9 @@ def _finding(
     described = _describe_row(row, dims)
     fields["row"] = (described, described)
     template = rule.rule.message or (
-        "{label} is {value} (" + rule.rule.when.text.replace("{", "{{").replace("}", "}}") + "; {row})"
+        "{label} is {value} ("
+        + rule.rule.when.text.replace("{", "{{").replace("}", "}}")
+        + "; {row})"
     )
     message = _TemplateFormatter().vformat(template, (), fields)
     return Finding(
@@ -559,4 +556,3 @@ def _finding(
         dimensions={d: row.get(d) for d in dims},
         value=value,
     )
-

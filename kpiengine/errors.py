@@ -67,7 +67,9 @@ class KpiError(Exception):
 
     def render(self) -> str:
         """The message as the CLI prints it: ``file:line:col: error: …``, caret, hint."""
-        head = f"{self.location}: error: {self.message}" if self.location else f"error: {self.message}"
+        head = (
+            f"{self.location}: error: {self.message}" if self.location else f"error: {self.message}"
+        )
         parts = [head]
         if self.location is not None:
             excerpt = self.location.excerpt()

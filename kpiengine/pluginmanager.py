@@ -65,7 +65,8 @@ class Plugins:
         raise PluginError(
             f"no source type for `{uri.split(':', 1)[0]}:` URIs",
             hint=did_you_mean(scheme, self.sources)
-            or "known: " + ", ".join(f"`{s}:`" for s in sorted(self.sources) if s != "sqlalchemy")
+            or "known: "
+            + ", ".join(f"`{s}:`" for s in sorted(self.sources) if s != "sqlalchemy")
             + " and SQLAlchemy URLs such as `duckdb:///file.db`",
         )
 
@@ -123,7 +124,7 @@ def load_plugins(*, third_party: bool = True) -> Plugins:
                 if unknown:
                     raise PluginError("implements unknown hooks: " + ", ".join(unknown))
                 pm.register(plugin, name=ep.name)
-            except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the rest
+            except Exception as exc:
                 info.errors.append(f"failed to load: {type(exc).__name__}: {exc}")
     plugins = Plugins(list(infos.values()), {}, {}, {}, {})
     _collect(pm, infos, "kpi_source_types", "source", "scheme", plugins.sources, plugins)
@@ -147,7 +148,7 @@ def _collect(
         info = infos[impl.plugin_name]
         try:
             provided = list(impl.function() or [])
-        except Exception as exc:  # noqa: BLE001 - report and go on
+        except Exception as exc:
             info.errors.append(f"{hook_name}() failed: {type(exc).__name__}: {exc}")
             continue
         for item in provided:

@@ -73,6 +73,7 @@ class KpiModel(_Model):
     category: str = Field("other", description="organic, paid, audience, comparison or your own.")
     format: Format = "number"
     direction: Direction = Field("none", description="Whether higher or lower is better.")
+    decimals: int | None = Field(None, ge=0, le=10, description="Decimals to show.")
     dataset: str | None = Field(None, description="Dataset that bare column names resolve in.")
     rules: list[RuleModel] = Field(default_factory=list)
 
@@ -86,7 +87,9 @@ class KpiModel(_Model):
     @field_validator("expr", mode="before")
     @classmethod
     def _number_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
 
 
 class DatasetModel(_Model):
@@ -179,6 +182,7 @@ class Kpi:
     direction: str
     dataset: str | None
     location: Location | None = None
+    decimals: int | None = None
 
 
 @dataclass
@@ -363,7 +367,7 @@ def _merge(
         spec.description = model.description
     base_dir = file.resolve().parent
 
-    def taken(kind: str, name: str, table: dict[str, Any], path: tuple[str, ...]) -> bool:
+    def taken(kind: str, name: str, table: dict[str, Any], path: tuple[str | int, ...]) -> bool:
         if name in table:
             first = table[name].location
             errors.append(
@@ -397,10 +401,14 @@ def _merge(
         if taken("KPI", name, spec.kpis, ("kpis", name)):
             continue
         raw = raw_kpis.get(name)
-        expr_path: tuple[str | int, ...] = ("kpis", name) if not isinstance(raw, dict) else (
-            "kpis",
-            name,
-            "expr",
+        expr_path: tuple[str | int, ...] = (
+            ("kpis", name)
+            if not isinstance(raw, dict)
+            else (
+                "kpis",
+                name,
+                "expr",
+            )
         )
         fields = kpi.model_fields_set
         spec.kpis[name] = Kpi(
@@ -410,15 +418,16 @@ def _merge(
             description=kpi.description,
             category=kpi.category if "category" in fields else (defaults.category or kpi.category),
             format=kpi.format if "format" in fields else (defaults.format or kpi.format),
-            direction=kpi.direction if "direction" in fields else (
-                defaults.direction or kpi.direction
-            ),
+            direction=kpi.direction
+            if "direction" in fields
+            else (defaults.direction or kpi.direction),
             dataset=kpi.dataset or defaults.dataset,
             location=doc.location(("kpis", name), key=True),
+            decimals=kpi.decimals,
         )
         for i, rule in enumerate(kpi.rules):
             rule_name = rule.name or (name if len(kpi.rules) == 1 else f"{name}_{i + 1}")
-            path = ("kpis", name, "rules", i)
+            path: tuple[str | int, ...] = ("kpis", name, "rules", i)
             if taken("rule", rule_name, spec.rules, path):
                 continue
             spec.rules[rule_name] = _rule(doc, rule_name, rule, rule.kpi or name, path)

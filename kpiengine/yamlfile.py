@@ -62,9 +62,7 @@ class YamlDoc:
         mark = table.get(probe) or self.values.get(probe)
         if mark is None:
             return Location(self.path, 1, 1, 1, self.lines[0] if self.text else "")
-        length = (
-            mark.end_column - mark.column if mark.end_line == mark.line else 10_000
-        )
+        length = mark.end_column - mark.column if mark.end_line == mark.line else 10_000
         lines = self.lines
         line_text = lines[mark.line] if mark.line < len(lines) else ""
         return Location(self.path, mark.line + 1, mark.column + 1, max(length, 1), line_text)

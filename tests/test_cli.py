@@ -19,7 +19,9 @@ SPEC = ROOT / "specs" / "tiktok"
 DATA = SPEC / "data"
 
 
-def kpi(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def kpi(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     full_env.pop("KPI_DEBUG", None)
     return subprocess.run(
@@ -74,7 +76,9 @@ def write_spec(workdir: Path, kpis: str, extra: str = "") -> Path:
 def test_typo_in_a_column_name(workdir: Path) -> None:
     spec = write_spec(workdir, "clicks: sum(clikcs)\n")
     proc = kpi("validate", str(spec))
-    assert_user_error(proc, "spec.yaml:10:15: error: unknown column `clikcs`", "did you mean `clicks`")
+    assert_user_error(
+        proc, "spec.yaml:10:15: error: unknown column `clikcs`", "did you mean `clicks`"
+    )
     lines = proc.stderr.splitlines()
     assert lines[1].strip() == "clicks: sum(clikcs)"
     assert lines[2].index("^") == lines[1].index("clikcs")
@@ -201,8 +205,16 @@ def test_injection_through_where_is_a_plain_string(sqlite_copy: Path) -> None:
     before = _digest(sqlite_copy)
     hostile = "campaign = 'x''; DROP TABLE paid_daily; --'"
     proc = kpi(
-        "run", "specs/tiktok", "--source", f"tiktok=sqlite:///{sqlite_copy}",
-        "--where", hostile, "--kpi", "clicks", "--format", "json",
+        "run",
+        "specs/tiktok",
+        "--source",
+        f"tiktok=sqlite:///{sqlite_copy}",
+        "--where",
+        hostile,
+        "--kpi",
+        "clicks",
+        "--format",
+        "json",
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
@@ -247,7 +259,8 @@ def test_injection_through_a_kpi_expression(tmp_path: Path, sqlite_copy: Path) -
         "SELECT sum(clicks) FROM paid_daily WHERE ad = ?", ("Créateur's cut",)
     ).fetchone()[0]
     con.close()
-    assert expected and row["quoted"] == expected
+    assert expected
+    assert row["quoted"] == expected
     assert _digest(sqlite_copy) == before
 
 
@@ -266,10 +279,18 @@ def test_fail_on(tmp_path: Path) -> None:
     proc = kpi("run", "specs/tiktok", "--grain", "week", "--by", "campaign", "--format", "json")
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["findings"]
-    assert kpi("run", "specs/tiktok", "--grain", "week", "--by", "campaign",
-               "--fail-on", "warn").returncode == 1
-    assert kpi("run", "specs/tiktok", "--grain", "week", "--by", "campaign",
-               "--fail-on", "error").returncode == 0
+    assert (
+        kpi(
+            "run", "specs/tiktok", "--grain", "week", "--by", "campaign", "--fail-on", "warn"
+        ).returncode
+        == 1
+    )
+    assert (
+        kpi(
+            "run", "specs/tiktok", "--grain", "week", "--by", "campaign", "--fail-on", "error"
+        ).returncode
+        == 0
+    )
 
 
 def test_output_file_is_written_whole(tmp_path: Path) -> None:

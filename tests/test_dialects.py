@@ -53,9 +53,7 @@ def _load_csvs(engine: sa.Engine) -> None:
             columns.append(sa.Column(name, typ))
         table = sa.Table(path.stem, meta, *columns)
         meta.create_all(engine, tables=[table])
-        converted = [
-            {c.name: _convert(r[c.name], c.type) for c in table.columns} for r in rows
-        ]
+        converted = [{c.name: _convert(r[c.name], c.type) for c in table.columns} for r in rows]
         with engine.begin() as conn:
             conn.execute(table.insert(), converted)
 
@@ -105,7 +103,8 @@ def _assert_same(expected: dict[Any, Any], got: dict[Any, Any]) -> None:
     for key, want in expected.items():
         have = got[key]
         if want is None or have is None:
-            assert have is None and want is None, key
+            assert have is None, key
+            assert want is None, key
         else:
             # Sums of two-decimal money in a different order differ in the last bits.
             assert math.isclose(have, want, rel_tol=1e-9, abs_tol=1e-9), (key, have, want)

@@ -66,7 +66,10 @@ from kpiengine.expr.parser import MAX_DEPTH, parse
         ("last(followers)", Agg("last", Ref("followers"))),
         ("share(views)", Share(Ref("views"))),
         ("coalesce(a, 0)", Call("coalesce", (Ref("a"), Num(0)))),
-        ("if(a > 1, 'hi', 'lo')", Call("if", (Compare(">", Ref("a"), Num(1)), Str("hi"), Str("lo")))),
+        (
+            "if(a > 1, 'hi', 'lo')",
+            Call("if", (Compare(">", Ref("a"), Num(1)), Str("hi"), Str("lo"))),
+        ),
         ("android or b", Or(Ref("android"), Ref("b"))),  # keywords only as whole words
     ],
 )

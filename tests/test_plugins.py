@@ -45,7 +45,13 @@ def kpi(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_plugin_that_raises_on_import_is_reported_and_the_rest_works(tmp_path: Path) -> None:
-    make_dist(tmp_path, "kpiengine-broken", "kpi_broken", "raise RuntimeError('boom at import')\n", "broken")
+    make_dist(
+        tmp_path,
+        "kpiengine-broken",
+        "kpi_broken",
+        "raise RuntimeError('boom at import')\n",
+        "broken",
+    )
     listed = kpi(tmp_path, "plugins")
     assert listed.returncode == 0, listed.stderr
     assert "broken (kpiengine-broken 1.2.3)" in listed.stdout
@@ -158,7 +164,8 @@ def test_every_hook_is_documented_and_tested() -> None:
     for hook in hooks:
         assert getattr(hookspecs, hook).__doc__
         assert hook in docs, f"{hook} is not documented in docs/plugins.md"
-    assert "kpi_output_formats" in tests and "kpi_functions" in tests
+    assert "kpi_output_formats" in tests
+    assert "kpi_functions" in tests
     # kpi_source_types: the built-in sources are plugins through the same hook.
     assert "csv" in load_plugins(third_party=False).sources
 

@@ -80,16 +80,28 @@ def _compile_greatest(args: Sequence[Any]) -> Any:
 def kpi_functions() -> list[FunctionDef]:
     return [
         FunctionDef(
-            "coalesce", 2, None, _common, _compile_coalesce,
+            "coalesce",
+            2,
+            None,
+            _common,
+            _compile_coalesce,
             "The first argument that is not null: `coalesce(conversions, 0)`.",
         ),
         FunctionDef(
-            "if", 3, 3, _if, _compile_if,
+            "if",
+            3,
+            3,
+            _if,
+            _compile_if,
             "`if(cond, a, b)`: a where the condition holds, else b.",
         ),
         FunctionDef("abs", 1, 1, _numbers, _compile_abs, "Absolute value."),
         FunctionDef(
-            "round", 1, 2, _numbers, _compile_round,
+            "round",
+            1,
+            2,
+            _numbers,
+            _compile_round,
             "`round(x)` or `round(x, digits)`.",
         ),
         FunctionDef("least", 2, None, _common, _compile_least, "The smallest argument."),

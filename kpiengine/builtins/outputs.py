@@ -142,7 +142,10 @@ _LEVEL_STYLES = {"error": "bold red", "warn": "yellow", "info": "cyan"}
 
 
 def render_table(result: Result, ctx: OutputContext) -> str:
-    """One table per result table, then the findings and notices, for a terminal."""
+    """One table per result table, then the findings, for a terminal.
+
+    Notices are not repeated here: the CLI prints them on stderr.
+    """
     from rich.console import Console
     from rich.text import Text
 
@@ -167,10 +170,6 @@ def render_table(result: Result, ctx: OutputContext) -> str:
     if result.findings:
         console.print()
         _print_findings(console, result)
-    if result.notices:
-        console.print()
-        for notice in result.notices:
-            console.print(Text(f"note: {notice}", style="dim"))
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 

@@ -110,7 +110,7 @@ class SqlSource:
             from sqlalchemy.exc import DBAPIError
 
             schema, _, name = table.rpartition(".")
-            probe = (
+            probe: Any = (
                 sa.select(sa.literal_column("*"))
                 .select_from(sa.table(name, schema=schema or None))
                 .limit(0)
@@ -164,7 +164,7 @@ class FileSource(SqlSource):
                 try:
                     rel = con.read_csv(str(file)) if kind == "csv" else con.read_parquet(str(file))
                     rel.create_view(name, replace=True)
-                except Exception as exc:  # noqa: BLE001 - duckdb raises many types for bad files
+                except Exception as exc:
                     first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
                     raise SourceError(f"cannot read {kind} file {file}: {first}") from None
         finally:

@@ -41,7 +41,9 @@ class ExprText:
         lines = self.file_lines if self.file_lines is not None else tuple(self.text.split("\n"))
         line_text = lines[file_line - 1] if 0 < file_line <= len(lines) else None
         length = min(end, self._line_end(line_start)) - start
-        return Location(self.file, file_line, first_col + start - line_start, max(length, 1), line_text)
+        return Location(
+            self.file, file_line, first_col + start - line_start, max(length, 1), line_text
+        )
 
     def _line_end(self, line_start: int) -> int:
         end = self.text.find("\n", line_start)
@@ -49,12 +51,17 @@ class ExprText:
 
 
 def _span() -> Span | None:
-    return field(default=None, compare=False, repr=False)  # type: ignore[return-value]
+    return field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class Node:
-    pass
+    """Base of all nodes; each subclass has a ``span`` field (see :func:`span_of`)."""
+
+
+def span_of(node: Node | None) -> Span | None:
+    """Where ``node`` came from in its expression text (None when unknown)."""
+    return getattr(node, "span", None)
 
 
 @dataclass(frozen=True)
@@ -218,8 +225,11 @@ class Call(Node):
 def children(node: Node) -> tuple[Node, ...]:
     """The direct sub-expressions of ``node``."""
     match node:
-        case BinOp(left=a, right=b) | Compare(left=a, right=b) | And(left=a, right=b) | Or(
-            left=a, right=b
+        case (
+            BinOp(left=a, right=b)
+            | Compare(left=a, right=b)
+            | And(left=a, right=b)
+            | Or(left=a, right=b)
         ):
             return (a, b)
         case Neg(operand=a) | Not(operand=a) | IsNull(operand=a) | Share(operand=a):

@@ -50,9 +50,10 @@ def parse(source: ast.ExprText | str) -> ast.Node:
         tree = _parser().parse(text)
         node: ast.Node = _ToAst().transform(tree)
     except UnexpectedCharacters as exc:
+        pos = exc.pos_in_stream or 0
         raise SpecError(
-            f"unexpected character {text[exc.pos_in_stream]!r} in expression",
-            location=source.locate(ast.Span(exc.pos_in_stream, exc.pos_in_stream + 1)),
+            f"unexpected character {text[pos]!r} in expression",
+            location=source.locate(ast.Span(pos, pos + 1)),
         ) from None
     except UnexpectedEOF:
         end = len(text.rstrip())
@@ -63,8 +64,8 @@ def parse(source: ast.ExprText | str) -> ast.Node:
         ) from None
     except UnexpectedInput as exc:
         token: Any = getattr(exc, "token", None)
-        pos = getattr(token, "start_pos", None)
-        if pos is None or token.type == "$END":
+        start: int | None = getattr(token, "start_pos", None)
+        if start is None or token.type == "$END":
             end = len(text.rstrip())
             raise SpecError(
                 "expression ends too early",
@@ -73,7 +74,7 @@ def parse(source: ast.ExprText | str) -> ast.Node:
             ) from None
         raise SpecError(
             f"unexpected {str(token)!r} in expression",
-            location=source.locate(ast.Span(pos, pos + len(str(token)))),
+            location=source.locate(ast.Span(start, start + len(str(token)))),
             hint=_expected_hint(getattr(exc, "expected", None) or set()),
         ) from None
     except _BadNode as exc:

@@ -116,7 +116,8 @@ class TableCompiler:
         flags = []
         for i, rule_name in enumerate(self.plan.rules):
             cond = _RuleCondition(self, kpi_cols).compile(self.checked.rules[rule_name].node)
-            one, zero = sa.literal_column("1"), sa.literal_column("0")
+            one: Expr = sa.literal_column("1")
+            zero: Expr = sa.literal_column("0")
             flags.append(sa.case((cond, one), else_=zero).label(f"rule_{i}"))
         return sa.select(*kq.c, *flags)
 
@@ -136,7 +137,7 @@ class TableCompiler:
             from_: FromClause = subqueries[0]
             for sub in subqueries[1:]:  # grain total, no breakdown: one row each
                 from_ = sa.join(from_, sub, sa.true())
-            keys = [subqueries[0].c[k] for k in names]
+            keys: list[Expr] = [subqueries[0].c[k] for k in names]
         else:
             union = sa.union(*[sa.select(*[sub.c[k] for k in names]) for sub in subqueries])
             key_table = union.subquery("keys")
@@ -213,7 +214,11 @@ class TableCompiler:
         if group_by:
             query = query.group_by(*group_by)
         # A CTE: with several datasets it is read twice (keys and join) but computed once.
-        sub = query.cte(f"agg_{name}") if len(self.plan.datasets) > 1 else query.subquery(f"agg_{name}")
+        sub = (
+            query.cte(f"agg_{name}")
+            if len(self.plan.datasets) > 1
+            else query.subquery(f"agg_{name}")
+        )
         return sub, {agg: sub.c[label] for agg, label in agg_labels.items()}
 
 
@@ -223,7 +228,8 @@ def _aggregate(
     func = agg.func
     arg = row.compile(agg.arg) if agg.arg is not None else None
     if func in ("first", "last"):
-        assert arg is not None and time_col is not None
+        assert arg is not None
+        assert time_col is not None
         at = tmin if func == "first" else tmax
         return sa.func.sum(sa.case((time_col == at, arg)))
     where = row.compile(agg.where) if agg.where is not None else None
@@ -304,7 +310,8 @@ class _RowCompiler(_ExprCompiler):
 
     def leaf(self, node: ast.Node) -> Expr:
         if isinstance(node, ast.Col):
-            return self.source.c[node.name]  # type: ignore[no-any-return]
+            column: Expr = self.source.c[node.name]
+            return column
         return super().leaf(node)
 
 
