@@ -32,13 +32,16 @@ medians over repeated runs on a warm operating-system file cache.
 """
 
 
+def clock(fn: Callable[[], Any]) -> float:
+    """Seconds one call of ``fn`` takes."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def median_time(fn: Callable[[], Any], repeat: int) -> tuple[float, list[float]]:
     """Run ``fn`` ``repeat`` times; the median and every time, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+    times = [clock(fn) for _ in range(repeat)]
     return statistics.median(times), times
 
 
@@ -114,6 +117,11 @@ def machine() -> dict[str, str]:
 def machine_table() -> str:
     rows = ["| | |", "|---|---|"]
     rows += [f"| {k} | {v} |" for k, v in machine().items()]
+    try:
+        load = Path("/proc/loadavg").read_text().split()[0]
+        rows.append(f"| load average (1 min) at start | {load} |")
+    except (OSError, IndexError):
+        pass
     rows.append(f"| date | {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} |")
     return "\n".join(rows)
 

@@ -128,14 +128,6 @@ class SpecFileModel(_Model):
     kpis: dict[str, KpiModel] = Field(default_factory=dict)
     rules: dict[str, RuleModel] = Field(default_factory=dict)
 
-    @field_validator("datasets", "kpis", "rules", "sources")
-    @classmethod
-    def _names(cls, value: dict[str, Any], info: Any) -> dict[str, Any]:
-        what = {"datasets": "dataset", "kpis": "KPI", "rules": "rule", "sources": "source"}
-        for key in value:
-            _check_name(key, what[info.field_name])
-        return value
-
 
 # --- the merged spec ----------------------------------------------------------------
 
@@ -258,10 +250,30 @@ def _validate(doc: YamlDoc) -> SpecFileModel:
             "a spec file must be a mapping with keys such as `kpis:` and `datasets:`",
             location=doc.location(()),
         )
+    errors = _name_errors(doc)
     try:
-        return SpecFileModel.model_validate(data)
+        model = SpecFileModel.model_validate(data)
     except ValidationError as exc:
-        raise SpecErrors([_pydantic_error(doc, err) for err in exc.errors()]) from None
+        errors += [_pydantic_error(doc, err) for err in exc.errors()]
+    if errors:
+        raise SpecErrors(errors)
+    return model
+
+
+def _name_errors(doc: YamlDoc) -> list[KpiError]:
+    """Names of sources, datasets, KPIs and rules must be identifiers and not reserved."""
+    what = {"sources": "source", "datasets": "dataset", "kpis": "KPI", "rules": "rule"}
+    errors: list[KpiError] = []
+    for section, kind in what.items():
+        table = doc.data.get(section)
+        if not isinstance(table, dict):
+            continue
+        for name in table:
+            try:
+                _check_name(name, kind)
+            except ValueError as exc:
+                errors.append(SpecError(str(exc), location=doc.location((section, name), key=True)))
+    return errors
 
 
 def _pydantic_error(doc: YamlDoc, err: Any) -> SpecError:
