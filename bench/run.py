@@ -384,7 +384,7 @@ start-up, imports, loading the spec and rendering the JSON.
     else:
         write_section("core", body)
         print("wrote the bench:core section of docs/performance.md", file=sys.stderr)
-    print(f"(a) {api_t:.4f}s  (b) {hand_t:.4f}s  ratio {ratio:.2f}  query-only {query_only_t:.4f}s"
+    print(f"(a) {api_t:.4f}s  (b) {hand_t:.4f}s  ratio {ratio:.2f}  query-only {query_t:.4f}s"
           f"  load_spec {load_t:.4f}s  (c) {run_t:.3f}s  --help {help_t:.3f}s"
           f"  validate {validate_t:.3f}s", file=sys.stderr)
     return 0

@@ -27,7 +27,7 @@ def _paid_clicks() -> int:
 
 def _write_fails(source: Any, table: str) -> None:
     with pytest.raises(sa.exc.DBAPIError), source.engine.begin() as conn:
-        conn.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608 - the test's own constant
+        conn.execute(sa.text(f"DELETE FROM {table}"))
 
 
 def test_sqlite_is_opened_read_only(tmp_path: Path) -> None:

@@ -47,7 +47,9 @@ def errors_of(*paths: Path) -> str:
 def test_a_directory_is_merged(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", DATASET)
     write(tmp_path, "b.yml", "kpis:\n  clicks: sum(clicks)\n")
-    write(tmp_path, "c.yaml", "defaults: {category: paid}\nkpis:\n  ctr: clicks / sum(impressions)\n")
+    write(
+        tmp_path, "c.yaml", "defaults: {category: paid}\nkpis:\n  ctr: clicks / sum(impressions)\n"
+    )
     write(tmp_path, "notes.txt", "not a spec")
     spec = load_spec(tmp_path)
     assert list(spec.kpis) == ["clicks", "ctr"]
@@ -87,8 +89,7 @@ def test_expression_errors_point_into_block_scalars(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "a.yaml",
-        DATASET
-        + "kpis:\n  ctr:\n    expr: |\n      sum(clicks)\n        / sum(impresions)\n",
+        DATASET + "kpis:\n  ctr:\n    expr: |\n      sum(clicks)\n        / sum(impresions)\n",
     )
     message = errors_of(path)
     assert "a.yaml:12:15: error: unknown column `impresions`" in message
@@ -123,11 +124,15 @@ def test_rule_messages_allow_only_plain_names(tmp_path: Path, message: str, erro
 
 def test_rules_must_be_conditions_over_kpis(tmp_path: Path) -> None:
     base = DATASET + "kpis:\n  ctr: sum(clicks) / sum(impressions)\nrules:\n  r:\n"
-    assert "must be a condition" in errors_of(write(tmp_path, "a.yaml", base + "    when: ctr + 1\n"))
+    assert "must be a condition" in errors_of(
+        write(tmp_path, "a.yaml", base + "    when: ctr + 1\n")
+    )
     assert "rules compare KPI values" in errors_of(
         write(tmp_path, "b.yaml", base + "    when: sum(clicks) > 1\n")
     )
-    assert "unknown KPI `ctrr`" in errors_of(write(tmp_path, "c.yaml", base + "    when: ctrr > 1\n"))
+    assert "unknown KPI `ctrr`" in errors_of(
+        write(tmp_path, "c.yaml", base + "    when: ctrr > 1\n")
+    )
     assert "about unknown KPI `cpc`" in errors_of(
         write(tmp_path, "d.yaml", base + "    when: ctr > 1\n    kpi: cpc\n")
     )
@@ -161,7 +166,9 @@ def test_unknown_dataset_source_and_dimension(tmp_path: Path) -> None:
 def test_ambiguous_columns_need_a_dataset(tmp_path: Path) -> None:
     text = (
         "sources: {s: csv:data}\n"
-        "datasets:\n  a: {source: s, table: a, time: date}\n  b: {source: s, table: b, time: date}\n"
+        "datasets:\n"
+        "  a: {source: s, table: a, time: date}\n"
+        "  b: {source: s, table: b, time: date}\n"
         "kpis:\n  views: sum(views)\n  ok: sum(a.views)\n"
         "  also_ok:\n    expr: sum(views)\n    dataset: b\n"
     )
