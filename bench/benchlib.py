@@ -147,6 +147,6 @@ def seconds(value: float) -> str:
     """A duration for a table."""
     if value < 0.1:
         return f"{value * 1000:.1f} ms"
-    if value < 10:
+    if value < 1:
         return f"{value * 1000:.0f} ms"
-    return f"{value:.1f} s"
+    return f"{value:.2f} s"

@@ -202,7 +202,9 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def compare(
-    api_rows: list[dict[str, Any]], names: list[str], hand_rows: list[tuple[Any, ...]],
+    api_rows: list[dict[str, Any]],
+    names: list[str],
+    hand_rows: list[tuple[Any, ...]],
     kpis: list[str],
 ) -> None:
     """Fail unless both give the same rows, keys and KPI values (rel. tol. 1e-9)."""
@@ -283,8 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         assert shape is not None
         n_rows, first_day, last_day, n_campaigns, n_ads = shape
         uri = f"duckdb:///{db}"
-        request = Request(grain="week", by=("campaign",), kpis=tuple(kpis),
-                          sources={"tiktok": uri})
+        request = Request(grain="week", by=("campaign",), kpis=tuple(kpis), sources={"tiktok": uri})
 
         # Correctness first (these runs also warm the file cache and the imports).
         result = kpiengine.evaluate(spec, request)
@@ -293,8 +294,10 @@ def main(argv: list[str] | None = None) -> int:
         api_rows = result.tables[0].rows
         names, hand_rows = hand_written(db)
         compare(api_rows, names, hand_rows, kpis)
-        print(f"check: {len(api_rows)} rows x {len(kpis)} KPIs agree (rel. tol. {REL_TOL:g})",
-              file=sys.stderr)
+        print(
+            f"check: {len(api_rows)} rows x {len(kpis)} KPIs agree (rel. tol. {REL_TOL:g})",
+            file=sys.stderr,
+        )
 
         # Side by side, interleaved so that drift hits both alike.
         api_times: list[float] = []
@@ -309,16 +312,24 @@ def main(argv: list[str] | None = None) -> int:
             query_t, query_times = median_time(
                 lambda: con.execute(HAND_SQL).fetchall(), args.repeat
             )
-        load_t, load_times = median_time(
-            lambda: kpiengine.load_spec(REPO / SPEC_DIR), args.repeat
-        )
+        load_t, load_times = median_time(lambda: kpiengine.load_spec(REPO / SPEC_DIR), args.repeat)
         print(f"evaluate {api_t:.3f}s, hand-written {hand_t:.3f}s", file=sys.stderr)
         profile = profile_evaluate(spec, request) if args.profile else None
 
         # Whole processes.
         run_argv = [
-            *kpi, "run", SPEC_DIR, "--source", f"tiktok={uri}", "--grain", "week",
-            "--by", "campaign", *(x for k in kpis for x in ("--kpi", k)), "--format", "json",
+            *kpi,
+            "run",
+            SPEC_DIR,
+            "--source",
+            f"tiktok={uri}",
+            "--grain",
+            "week",
+            "--by",
+            "campaign",
+            *(x for k in kpis for x in ("--kpi", k)),
+            "--format",
+            "json",
         ]
         printed = json.loads(_stdout(run_argv))
         compare(printed["tables"][0]["rows"], names, hand_rows, kpis)  # the CLI agrees too
@@ -333,17 +344,29 @@ def main(argv: list[str] | None = None) -> int:
         " --kpi … --format json`"
     )
     figures = [
-        ('(a) `kpiengine.evaluate(spec, Request(grain="week", by=("campaign",), kpis=…))`',
-         api_t, api_times, ""),
-        ("(b) hand-written DuckDB SQL through the duckdb module"
-         " (connect read-only, query, fetch all rows, close)", hand_t, hand_times, ""),
+        (
+            '(a) `kpiengine.evaluate(spec, Request(grain="week", by=("campaign",), kpis=…))`',
+            api_t,
+            api_times,
+            "",
+        ),
+        (
+            "(b) hand-written DuckDB SQL through the duckdb module"
+            " (connect read-only, query, fetch all rows, close)",
+            hand_t,
+            hand_times,
+            "",
+        ),
         ("**(a) / (b)**", None, [], f"≤ {API_TARGET}× {_verdict(ratio <= API_TARGET)}"),
-        ("(b) on an already open connection (query and fetch only)",
-         query_t, query_times, ""),
+        ("(b) on an already open connection (query and fetch only)", query_t, query_times, ""),
         ('`kpiengine.load_spec("specs/tiktok")` (not part of (a))', load_t, load_times, ""),
         (f"(c) {kpi_run}, whole process", run_t, run_times, ""),
-        ("(d) `kpi --help`, whole process", help_t, help_times,
-         f"< {HELP_TARGET} s {_verdict(help_t < HELP_TARGET)}"),
+        (
+            "(d) `kpi --help`, whole process",
+            help_t,
+            help_times,
+            f"< {HELP_TARGET} s {_verdict(help_t < HELP_TARGET)}",
+        ),
         ("(d) `kpi validate specs/tiktok`, whole process", validate_t, validate_times, ""),
     ]
     lines = ["| what | median | min – max | target |", "|---|---|---|---|"]
@@ -384,9 +407,12 @@ start-up, imports, loading the spec and rendering the JSON.
     else:
         write_section("core", body)
         print("wrote the bench:core section of docs/performance.md", file=sys.stderr)
-    print(f"(a) {api_t:.4f}s  (b) {hand_t:.4f}s  ratio {ratio:.2f}  query-only {query_t:.4f}s"
-          f"  load_spec {load_t:.4f}s  (c) {run_t:.3f}s  --help {help_t:.3f}s"
-          f"  validate {validate_t:.3f}s", file=sys.stderr)
+    print(
+        f"(a) {api_t:.4f}s  (b) {hand_t:.4f}s  ratio {ratio:.2f}  query-only {query_t:.4f}s"
+        f"  load_spec {load_t:.4f}s  (c) {run_t:.3f}s  --help {help_t:.3f}s"
+        f"  validate {validate_t:.3f}s",
+        file=sys.stderr,
+    )
     return 0
 
 

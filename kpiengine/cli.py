@@ -82,6 +82,7 @@ def _request(
     date_to: str | None,
     where: str | None,
     kpi: list[str] | None,
+    compare: str | None = None,
 ) -> Request:
     from kpiengine.engine import Request
 
@@ -99,6 +100,7 @@ def _request(
         where=where,
         kpis=tuple(kpi or ()),
         sources=sources,
+        compare=compare,
     )
 
 
@@ -126,6 +128,15 @@ def run(
     date_to: ToOpt = None,
     where: WhereOpt = None,
     kpi: KpiOpt = None,
+    compare: Annotated[
+        str | None,
+        typer.Option(
+            "--compare",
+            "-c",
+            metavar="previous|year",
+            help="Add each KPI's earlier value and change: the period before, or a year before.",
+        ),
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="table, json, csv, or a plugin's format.")
     ] = "table",
@@ -148,7 +159,7 @@ def run(
         _fail(f"--fail-on wants warn or error, got `{fail_on}`")
     plugins = load_plugins()
     output_format = plugins.output(fmt)
-    request = _request(source, grain, by, date_from, date_to, where, kpi)
+    request = _request(source, grain, by, date_from, date_to, where, kpi, compare)
     result = evaluate(_load(spec), request, plugins=plugins)
     to_terminal = output is None and sys.stdout.isatty()
     ctx = OutputContext(

@@ -49,6 +49,8 @@ class Request:
     where: str | None = None
     kpis: Sequence[str] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: ``previous`` or ``year``: add earlier values and changes (see :mod:`kpiengine.compare`).
+    compare: str | None = None
 
 
 @dataclass(frozen=True)
@@ -316,8 +318,11 @@ def evaluate(
     spec: Spec, request: Request | None = None, *, plugins: Plugins | None = None
 ) -> Result:
     """Compute the requested KPIs and rule findings; see :class:`Request`."""
+    from kpiengine import compare
+
     request = request or Request()
     window = window_of(request)
+    earlier = compare.earlier_window(window, request.compare) if request.compare else None
     with session(spec, plugins, request.sources) as sess:
         checked = check(sess)
         notices: list[str] = []
@@ -328,11 +333,17 @@ def evaluate(
             date_from=window.date_from.isoformat() if window.date_from else None,
             date_to=window.date_to.isoformat() if window.date_to else None,
             notices=notices,
+            compare=request.compare,
         )
         for table_plan in plans:
             table, findings = _run_table(sess, checked, table_plan, window)
             result.tables.append(table)
             result.findings.extend(findings)
+            if earlier is not None and request.compare is not None:
+                before, _ = _run_table(sess, checked, table_plan, earlier)
+                result.comparisons.extend(
+                    compare.compare_rows(table, before, window.grain, request.compare)
+                )
     return result
 
 

@@ -65,8 +65,10 @@ class Result:
     date_to: str | None
     tables: list[Table] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: With ``compare`` set: one entry per table row and KPI, see :mod:`kpiengine.compare`.
     comparisons: list[dict[str, Any]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    compare: str | None = None  # previous | year
 
     def kpi(self, name: str) -> KpiInfo | None:
         for table in self.tables:
@@ -111,6 +113,7 @@ class Result:
                 }
                 for f in self.findings
             ],
-            "comparisons": list(self.comparisons),
+            "compare": self.compare,
+            "comparisons": [dict(c) for c in self.comparisons],
             "notices": list(self.notices),
         }

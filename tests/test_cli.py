@@ -355,3 +355,45 @@ def test_help_is_fast_enough_to_not_import_drivers() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip().splitlines()[-1] == "IMPORTED:"
+
+
+def test_compare_previous_uses_data_before_the_range() -> None:
+    proc = kpi(
+        "run",
+        "specs/tiktok",
+        "--grain",
+        "month",
+        "--kpi",
+        "clicks",
+        "--from",
+        "2026-08-01",
+        "--compare",
+        "previous",
+        "--format",
+        "json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["compare"] == "previous"
+    monthly = {}
+    import csv
+
+    with (DATA / "paid_daily.csv").open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            monthly[r["date"][:7]] = monthly.get(r["date"][:7], 0) + int(r["clicks"])
+    august = next(c for c in out["comparisons"] if c["period"] == "2026-08-01")
+    assert august["earlier_period"] == "2026-07-01"
+    assert august["earlier"] == monthly["2026-07"]  # July lies before --from
+    assert august["value"] == monthly["2026-08"]
+    assert august["change"] == monthly["2026-08"] - monthly["2026-07"]
+    assert august["relative_change"] == pytest.approx(
+        (monthly["2026-08"] - monthly["2026-07"]) / monthly["2026-07"]
+    )
+
+
+def test_compare_errors() -> None:
+    assert_user_error(kpi("run", "specs/tiktok", "--compare", "previous"), "needs --from and --to")
+    assert_user_error(
+        kpi("run", "specs/tiktok", "--grain", "week", "--compare", "lastyear"),
+        "--compare wants previous or year",
+    )

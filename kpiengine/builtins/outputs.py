@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from kpiengine import hookimpl
 from kpiengine.formatting import format_dimension, format_period, format_value
 from kpiengine.registry import OutputContext, OutputFormat
-from kpiengine.result import LEVELS, Result, Table
+from kpiengine.result import LEVELS, KpiInfo, Result, Table
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -167,10 +167,42 @@ def render_table(result: Result, ctx: OutputContext) -> str:
         console.print()
         for part in _rich_tables(table, result.grain, console, console.width):
             console.print(part)
+        changes = _change_table(result, table)
+        if changes is not None:
+            console.print()
+            for part in _rich_tables(changes, result.grain, console, console.width):
+                console.print(part)
     if result.findings:
         console.print()
         _print_findings(console, result)
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+def _change_table(result: Result, table: Table) -> Table | None:
+    """The relative change of each KPI against the earlier period, as a table of its own."""
+    if not result.compare:
+        return None
+    against = "the period before" if result.compare == "previous" else "a year before"
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for entry in result.comparisons:
+        if entry["table"] != table.name:
+            continue
+        key = (entry["period"], *(entry.get(d) for d in table.dimensions))
+        row = rows.setdefault(
+            key, {"period": entry["period"], **{d: entry.get(d) for d in table.dimensions}}
+        )
+        row[entry["kpi"]] = entry["relative_change"]
+    kpis = [
+        KpiInfo(k.name, k.label, k.category, "percent", k.direction, decimals=1) for k in table.kpis
+    ]
+    name = f"{table.name}: change against {against}"
+    return Table(
+        name,
+        name,  # the title names the category already
+        list(table.dimensions),
+        kpis,
+        list(rows.values()),
+    )
 
 
 def _heading(result: Result) -> str:
