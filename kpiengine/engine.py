@@ -120,9 +120,9 @@ def session(
     spec: Spec, plugins: Plugins | None = None, overrides: Mapping[str, str] | None = None
 ) -> Iterator[Session]:
     if plugins is None:
-        from kpiengine.pluginmanager import load_plugins
+        from kpiengine.pluginmanager import default_plugins
 
-        plugins = load_plugins()
+        plugins = default_plugins()
     s = Session(spec, plugins, overrides)
     try:
         yield s
@@ -137,7 +137,14 @@ def check(sess: Session) -> CheckedSpec:
         cols = sess.columns(name)
         if cols is not None:
             columns[name] = cols
-    return check_spec(sess.spec, columns, sess.plugins.functions)
+    # The same spec over the same columns checks the same: reuse the last result.
+    key = (repr(sorted((d, sorted(c.items())) for d, c in columns.items())), id(sess.plugins))
+    cached = sess.spec.cache.get("checked")
+    if cached is not None and cached[0] == key:
+        return cached[1]  # type: ignore[no-any-return]
+    checked = check_spec(sess.spec, columns, sess.plugins.functions)
+    sess.spec.cache["checked"] = (key, checked)
+    return checked
 
 
 # -- planning ---------------------------------------------------------------------------
@@ -398,7 +405,7 @@ def _statement(
     for d in table_plan.datasets:
         ds = spec.datasets[d]
         source = sess.source(ds.source)
-        tables[d] = source.table(ds.table)
+        tables[d] = source.table(ds.table, list(checked.columns[d]))
     assert source is not None
     stmt = TableCompiler(checked, table_plan, window, tables).statement()
     return stmt, source.engine.dialect
@@ -414,7 +421,7 @@ def _run_table(
     source = sess.source(spec.datasets[table_plan.datasets[0]].source)
     try:
         with source.engine.connect() as conn:
-            raw_rows = conn.execute(stmt).mappings().all()
+            raw_rows = conn.execute(stmt).all()
     except DBAPIError as exc:
         doing = f"computing {table_plan.name} KPIs (datasets {', '.join(table_plan.datasets)}) on"
         error = getattr(source, "error", None)
@@ -424,19 +431,18 @@ def _run_table(
     infos = [kpi_info(checked, n) for n in table_plan.kpis]
     rows: list[dict[str, Any]] = []
     findings: list[Finding] = []
+    # Columns come in statement order: [period], dimensions, KPIs, rule flags.
+    has_period = window.grain != "total"
+    names = [*table_plan.dimensions, *table_plan.kpis]
+    first = 1 if has_period else 0
+    flags = first + len(names)
     for raw in raw_rows:
-        row: dict[str, Any] = {}
-        if window.grain != "total":
-            row["period"] = _period(raw["period"])
-        else:
-            row["period"] = None
-        for dim in table_plan.dimensions:
-            row[dim] = _plain(raw[dim])
-        for name in table_plan.kpis:
-            row[name] = _plain(raw[name])
+        row: dict[str, Any] = {"period": _period(raw[0]) if has_period else None}
+        for i, name in enumerate(names, first):
+            row[name] = _plain(raw[i])
         rows.append(row)
         for i, rule_name in enumerate(table_plan.rules):
-            if raw[f"rule_{i}"] == 1:
+            if raw[flags + i] == 1:
                 findings.append(_finding(checked, rule_name, row, table_plan.dimensions, infos))
     order = ["period", *table_plan.dimensions]
     rows.sort(key=lambda r: tuple(_sort_key(r[k]) for k in order))
@@ -477,6 +483,11 @@ def _period(value: Any) -> str | None:
 
 def _plain(value: Any) -> Any:
     """Database values as plain JSON-able Python: Decimal to int/float, NaN/inf to None."""
+    kind = type(value)
+    if kind is int or kind is str or value is None:  # the common case, checked cheaply
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, Decimal):
         if not value.is_finite():
             return None

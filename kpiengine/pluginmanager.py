@@ -8,6 +8,7 @@ providing the same name is a conflict: the name is unusable until one is removed
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -93,6 +94,12 @@ def _entry_points() -> list[Any]:
     from importlib.metadata import entry_points
 
     return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+
+@functools.cache
+def default_plugins() -> Plugins:
+    """The installed plugins, loaded once per process (for the Python API)."""
+    return load_plugins()
 
 
 def load_plugins(*, third_party: bool = True) -> Plugins:

@@ -33,8 +33,12 @@ class Source(Protocol):
     @property
     def engine(self) -> Engine: ...
 
-    def table(self, name: str) -> FromClause:
-        """The table (or view) called ``name``, for use in a SELECT."""
+    def table(self, name: str, columns: Sequence[str] | None = None) -> FromClause:
+        """The table (or view) called ``name``, for use in a SELECT.
+
+        ``columns`` are the columns queries may use (declared in the spec); when
+        None, the source discovers them.
+        """
         ...
 
     def columns(self, table: str) -> dict[str, ValueType]:

@@ -188,6 +188,8 @@ class Spec:
     kpis: dict[str, Kpi] = field(default_factory=dict)
     rules: dict[str, Rule] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    #: Derived results kept for reuse (the checked KPI graph); not part of the spec.
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def spec_files(path: Path) -> list[Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,11 +98,11 @@ class SqlSource:
         text = detail[0] if detail else type(exc).__name__
         return SourceError(f"{doing} {self.display} failed: {scrub(text, self._secrets)}")
 
-    def table(self, name: str) -> FromClause:
+    def table(self, name: str, columns: Sequence[str] | None = None) -> FromClause:
         import sqlalchemy as sa
 
         schema, _, table = name.rpartition(".")
-        cols = self.columns(name)
+        cols = list(columns) if columns is not None else list(self.columns(name))
         return sa.table(table, *[sa.column(c) for c in cols], schema=schema or None)
 
     def columns(self, table: str) -> dict[str, ValueType]:
