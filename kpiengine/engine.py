@@ -10,7 +10,9 @@ This is the Python API::
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import operator
 import string
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -421,7 +423,11 @@ def _run_table(
     source = sess.source(spec.datasets[table_plan.datasets[0]].source)
     try:
         with source.engine.connect() as conn:
-            raw_rows = conn.execute(stmt).all()
+            result = conn.execute(stmt)
+            # Plain DB-API tuples: SQLAlchemy's Row objects cost more than the query here,
+            # and _columns() converts what needs converting.
+            raw_rows = result.cursor.fetchall() if result.cursor is not None else []
+            result.close()
     except DBAPIError as exc:
         doing = f"computing {table_plan.name} KPIs (datasets {', '.join(table_plan.datasets)}) on"
         error = getattr(source, "error", None)
@@ -433,19 +439,21 @@ def _run_table(
     findings: list[Finding] = []
     # Columns come in statement order: [period], dimensions, KPIs, rule flags.
     has_period = window.grain != "total"
-    names = [*table_plan.dimensions, *table_plan.kpis]
-    first = 1 if has_period else 0
-    flags = first + len(names)
-    for raw in raw_rows:
-        row: dict[str, Any] = {"period": _period(raw[0]) if has_period else None}
-        for i, name in enumerate(names, first):
-            row[name] = _plain(raw[i])
-        rows.append(row)
-        for i, rule_name in enumerate(table_plan.rules):
-            if raw[flags + i] == 1:
+    names = ["period", *table_plan.dimensions, *table_plan.kpis]
+    width = len(names) - (0 if has_period else 1)
+    columns = _columns(raw_rows, width)
+    if has_period:
+        shown = {v: _period(v) for v in set(columns[0])}
+        columns[0] = [shown[v] for v in columns[0]]
+    else:
+        columns.insert(0, [None] * len(raw_rows))
+    rows.extend(dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True))
+    for i, rule_name in enumerate(table_plan.rules):
+        for row, raw in zip(rows, raw_rows, strict=True):
+            if raw[width + i] == 1:
                 findings.append(_finding(checked, rule_name, row, table_plan.dimensions, infos))
     order = ["period", *table_plan.dimensions]
-    rows.sort(key=lambda r: tuple(_sort_key(r[k]) for k in order))
+    rows.sort(key=lambda r: [(r[k] is None, "" if r[k] is None else r[k]) for k in order])
     findings.sort(
         key=lambda f: (
             f.rule,
@@ -479,6 +487,35 @@ def _period(value: Any) -> str | None:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)[:10]
+
+
+_PLAIN_TYPES = frozenset({int, str, type(None)})
+_is_not_none = functools.partial(operator.is_not, None)
+_NUMBER_TYPES = frozenset({int, float, type(None)})
+
+
+def _columns(raw_rows: Sequence[Sequence[Any]], count: int) -> list[list[Any]]:
+    """The first ``count`` columns of the rows, each converted with :func:`_plain` if needed.
+
+    Whole columns are checked at C speed first: most hold only ints, strings and
+    nulls, or finite floats, and need no conversion at all.
+    """
+    transposed = list(zip(*raw_rows, strict=True)) if raw_rows else [()] * count
+    out: list[list[Any]] = []
+    for column in transposed[:count]:
+        types = set(map(type, column))
+        if types <= _PLAIN_TYPES or (types <= _NUMBER_TYPES and _all_finite(column)):
+            out.append(list(column))
+        else:
+            out.append([_plain(v) for v in column])
+    return out
+
+
+def _all_finite(column: Sequence[Any]) -> bool:
+    try:
+        return math.isfinite(math.fsum(filter(_is_not_none, column)))
+    except OverflowError:
+        return False
 
 
 def _plain(value: Any) -> Any:
