@@ -8,6 +8,7 @@ aggregates and type mismatches, each pointing at the offending text.
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,7 @@ from kpiengine.errors import KpiError, Location, SpecError, SpecErrors, did_you_
 from kpiengine.expr import ast
 from kpiengine.expr.parser import parse
 from kpiengine.registry import FunctionDef
-from kpiengine.spec import Kpi, Rule, Spec, sort_errors
+from kpiengine.spec import OUTPUT_KEYS, Kpi, Rule, Spec, sort_errors
 
 #: Placeholders every rule message may use besides KPI names and dimensions.
 MESSAGE_FIELDS = ("value", "period", "row", "kpi", "label", "rule", "level")
@@ -154,6 +155,16 @@ def _check_datasets(spec: Spec, columns: dict[str, dict[str, str]], errors: list
                     hint=did_you_mean(ds.source, spec.sources) or "declare it under `sources:`",
                 )
             )
+        for dim in ds.dimensions:
+            if dim in OUTPUT_KEYS:
+                errors.append(
+                    SpecError(
+                        f"dataset `{ds.name}`: dimension `{dim}` would clash with the `{dim}` "
+                        "key of results and findings",
+                        location=ds.location,
+                        hint="rename the column, for example in a view",
+                    )
+                )
         cols = columns.get(ds.name)
         if cols is None:
             continue
@@ -327,7 +338,8 @@ class _Checker:
         spec = self.checked.spec
         if name in spec.kpis:
             self.ctx.kpi_refs.add(name)
-            return ast.KpiRef(name, node.span), "any"
+            known = self.checked.kpis.get(name)  # KPIs are typed before rules are checked
+            return ast.KpiRef(name, node.span), known.type if known else "any"
         if self.checked.dataset_of_column(name):
             raise self.error(
                 f"column `{name}` must be inside an aggregate, such as sum({name})",
@@ -490,6 +502,7 @@ class _Checker:
                 a2, ta = visit(a)  # type: ignore[operator]
                 b2, tb = visit(b)  # type: ignore[operator]
                 self._same(node, ta, tb, f"`{op}`")
+                a2, b2 = self._date(a2, tb), self._date(b2, ta)
                 return replace(node, left=a2, right=b2), "boolean"
             case ast.And(left=a, right=b) | ast.Or(left=a, right=b):
                 word = "and" if isinstance(node, ast.And) else "or"
@@ -511,7 +524,7 @@ class _Checker:
                 for item in items:
                     i2, ti = visit(item)  # type: ignore[operator]
                     self._same(item, ta, ti, "`in`")
-                    new_items.append(i2)
+                    new_items.append(self._date(i2, ta))
                 return replace(node, operand=a2, items=tuple(new_items)), "boolean"
             case ast.Between(operand=a, low=lo, high=hi):
                 a2, ta = visit(a)  # type: ignore[operator]
@@ -519,6 +532,7 @@ class _Checker:
                 h2, th = visit(hi)  # type: ignore[operator]
                 self._same(lo, ta, tl, "`between`")
                 self._same(hi, ta, th, "`between`")
+                l2, h2 = self._date(l2, ta), self._date(h2, ta)
                 return replace(node, operand=a2, low=l2, high=h2), "boolean"
             case ast.Call(name=name, args=args):
                 fn = self.checked.functions.get(name)
@@ -551,8 +565,20 @@ class _Checker:
                 return replace(node, args=tuple(new_args)), result
         raise self.error(f"no check rule for {type(node).__name__}", node)  # pragma: no cover
 
+    def _date(self, node: ast.Node, other: str) -> ast.Node:
+        """A string compared with a date becomes a date: it must be written YYYY-MM-DD."""
+        if other != "date" or not isinstance(node, ast.Str):
+            return node
+        try:
+            day = dt.date.fromisoformat(node.value)
+        except ValueError:
+            raise self.error(
+                f"`{node.value}` is not a date", node, hint="write dates as 'YYYY-MM-DD'"
+            ) from None
+        return ast.DateLit(day.isoformat(), node.span)
+
     def _same(self, node: ast.Node, a: str, b: str, what: str) -> None:
-        if "any" in (a, b) or a == b:
+        if "any" in (a, b) or a == b or {a, b} == {"date", "string"}:
             return
         raise self.error(
             f"{what} compares a {_TYPE_NAMES[a]} with a {_TYPE_NAMES[b]}",

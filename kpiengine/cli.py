@@ -39,7 +39,7 @@ app = typer.Typer(
 
 SpecArg = Annotated[
     list[Path],
-    typer.Argument(help="Spec file(s) or directories of them.", show_default=False),
+    typer.Argument(help="Spec file(s) or directories of them.", show_default=False, metavar="SPEC"),
 ]
 SourceOpt = Annotated[
     list[str] | None,
@@ -146,7 +146,9 @@ def run(
     fail_on: Annotated[
         str | None,
         typer.Option(
-            "--fail-on", metavar="LEVEL", help="Exit 1 on findings at this level: warn or error."
+            "--fail-on",
+            metavar="LEVEL",
+            help="Exit 1 on findings at this level or above: info, warn or error.",
         ),
     ] = None,
 ) -> None:
@@ -156,7 +158,7 @@ def run(
     from kpiengine.registry import OutputContext
 
     if fail_on is not None and fail_on not in ("info", "warn", "error"):
-        _fail(f"--fail-on wants warn or error, got `{fail_on}`")
+        _fail(f"--fail-on wants info, warn or error, got `{fail_on}`")
     plugins = load_plugins()
     output_format = plugins.output(fmt)
     request = _request(source, grain, by, date_from, date_to, where, kpi, compare)
@@ -222,12 +224,15 @@ def explain(
     from kpiengine.engine import explain as explain_spec
 
     request = _request(source, grain, by, date_from, date_to, where, kpi)
-    for query in explain_spec(_load(spec), request, dialect=dialect):
+    notices: list[str] = []
+    for query in explain_spec(_load(spec), request, dialect=dialect, notices=notices):
         typer.echo(f"-- table {query.table}: datasets {', '.join(query.datasets)}")
         typer.echo(query.sql.strip() + ";")
         if query.params:
             typer.echo("-- parameters: " + json.dumps(query.params, default=str))
         typer.echo()
+    for notice in notices:
+        _note(notice)
 
 
 @app.command(name="list")

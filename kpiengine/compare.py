@@ -56,13 +56,9 @@ def earlier_window(window: Window, kind: str) -> Window:
     """The window the earlier values are computed over."""
     if kind not in KINDS:
         raise RequestError(f"--compare wants previous or year, got `{kind}`")
-    if (
-        window.grain == "total"
-        and kind == "previous"
-        and (window.date_from is None or window.date_to is None)
-    ):
+    if window.grain == "total" and (window.date_from is None or window.date_to is None):
         raise RequestError(
-            "--compare previous with grain total needs --from and --to",
+            f"--compare {kind} with grain total needs --from and --to",
             hint="give the range to compare, or a grain such as --grain month",
         )
     start = shift(window.date_from, window.grain, kind, window) if window.date_from else None

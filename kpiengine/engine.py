@@ -362,18 +362,25 @@ def explain(
     *,
     dialect: str | None = None,
     plugins: Plugins | None = None,
+    notices: list[str] | None = None,
 ) -> list[ExplainedQuery]:
-    """The SQL each output table's statement compiles to (one aggregate per dataset)."""
+    """The SQL each output table's statement compiles to (one aggregate per dataset).
+
+    With ``dialect``, sources whose columns the spec declares are not opened.
+    Notices about the plan (KPIs left out, …) are appended to ``notices``.
+    """
     request = request or Request()
     window = window_of(request)
+    target = _dialect(dialect) if dialect else None
     with session(spec, plugins, request.sources) as sess:
         checked = check(sess)
-        plans = plan(checked, request, [])
+        plans = plan(checked, request, notices if notices is not None else [])
         out = []
         for table_plan in plans:
-            stmt, engine_dialect = _statement(sess, checked, table_plan, window)
-            target = _dialect(dialect) if dialect else engine_dialect
-            compiled = stmt.compile(dialect=target)
+            stmt, engine_dialect = _statement(
+                sess, checked, table_plan, window, offline=bool(dialect)
+            )
+            compiled = stmt.compile(dialect=target or engine_dialect)
             out.append(
                 ExplainedQuery(
                     table_plan.name, list(table_plan.datasets), str(compiled), dict(compiled.params)
@@ -397,20 +404,36 @@ def _dialect(name: str) -> Any:
 
 
 def _statement(
-    sess: Session, checked: CheckedSpec, table_plan: TablePlan, window: Window
+    sess: Session,
+    checked: CheckedSpec,
+    table_plan: TablePlan,
+    window: Window,
+    *,
+    offline: bool = False,
 ) -> tuple[Any, Any]:
+    """The table's statement and the dialect of its source (None when ``offline``).
+
+    ``offline`` (explain for a named dialect) names the tables without opening sources.
+    """
+    import sqlalchemy as sa
+
     from kpiengine.sql.compiler import TableCompiler
 
     spec = checked.spec
-    tables = {}
-    source = None
+    tables: dict[str, Any] = {}
+    dialect = None
     for d in table_plan.datasets:
         ds = spec.datasets[d]
-        source = sess.source(ds.source)
-        tables[d] = source.table(ds.table, list(checked.columns[d]))
-    assert source is not None
+        columns = list(checked.columns[d])
+        if offline:
+            schema, _, name = ds.table.rpartition(".")
+            tables[d] = sa.table(name, *map(sa.column, columns), schema=schema or None)
+        else:
+            source = sess.source(ds.source)
+            tables[d] = source.table(ds.table, columns)
+            dialect = source.engine.dialect
     stmt = TableCompiler(checked, table_plan, window, tables).statement()
-    return stmt, source.engine.dialect
+    return stmt, dialect
 
 
 def _run_table(

@@ -129,9 +129,10 @@ def load_plugins(*, third_party: bool = True) -> Plugins:
                     if attr.startswith("kpi_") and not hasattr(hookspecs, attr)
                 ]
                 if unknown:
-                    raise PluginError("implements unknown hooks: " + ", ".join(unknown))
+                    info.errors.append("implements unknown hooks: " + ", ".join(unknown))
+                    continue
                 pm.register(plugin, name=ep.name)
-            except Exception as exc:
+            except Exception as exc:  # a broken plugin must not break the others
                 info.errors.append(f"failed to load: {type(exc).__name__}: {exc}")
     plugins = Plugins(list(infos.values()), {}, {}, {}, {})
     _collect(pm, infos, "kpi_source_types", "source", "scheme", plugins.sources, plugins)
@@ -165,6 +166,7 @@ def _collect(
                 conflict = plugins.conflicts.setdefault((kind, name), [owners[name]])
                 conflict.append(impl.plugin_name)
                 info.errors.append(f"{kind} `{name}` is also provided by {owners[name]}")
+                target.pop(name, None)  # unusable until one of them is removed
                 continue
             owners[name] = impl.plugin_name
             target[name] = item

@@ -23,6 +23,12 @@ RESERVED = frozenset(
     | {"period", "value", "kpi", "row", "label", "level", "rule", "message"}
 )
 
+#: Keys of rows, findings and comparisons in the JSON output: no dimension may use them.
+OUTPUT_KEYS = frozenset(
+    {"period", "kpi", "value", "rule", "level", "message", "table", "earlier", "change"}
+    | {"earlier_period", "relative_change"}
+)
+
 ColumnType = Literal["number", "string", "date", "boolean"]
 Level = Literal["info", "warn", "error"]
 Format = Literal["number", "percent", "currency", "duration"]
@@ -473,6 +479,9 @@ def json_schema() -> dict[str, Any]:
     kpis = schema["properties"]["kpis"]
     kpi_ref = kpis["additionalProperties"]
     kpis["additionalProperties"] = {
-        "anyOf": [{"type": "string", "description": "Short form: the expression."}, kpi_ref]
+        "anyOf": [
+            {"type": ["string", "number"], "description": "Short form: the expression."},
+            kpi_ref,
+        ]
     }
     return schema

@@ -148,6 +148,9 @@ def test_missing_spec_file(workdir: Path) -> None:
         (["--source", "nosuch=csv:data"], "unknown source `nosuch`"),
         (["--source", "tiktok=csv:does/not/exist"], "file or folder not found"),
         (["--source", "tiktok=ftp://example/x"], "no SQLAlchemy dialect"),
+        (["--by", "period"], "--by: no dataset has dimension `period`"),
+        (["--where", "date > 'August'"], "`August` is not a date"),
+        (["--compare", "year"], "--compare year with grain total needs --from and --to"),
     ],
 )
 def test_request_errors(args: list[str], needle: str) -> None:
@@ -397,3 +400,39 @@ def test_compare_errors() -> None:
         kpi("run", "specs/tiktok", "--grain", "week", "--compare", "lastyear"),
         "--compare wants previous or year",
     )
+
+
+def test_dimensions_must_not_clash_with_output_keys(workdir: Path) -> None:
+    spec = write_spec(workdir, "clicks: sum(clicks)\n").read_text(encoding="utf-8")
+    clash = workdir / "clash.yaml"
+    clash.write_text(spec.replace("[campaign, ad]", "[campaign, level]"), encoding="utf-8")
+    assert_user_error(kpi("validate", str(clash)), "dimension `level` would clash")
+
+
+def test_explain_for_a_dialect_does_not_open_sources(tmp_path: Path) -> None:
+    spec = tmp_path / "remote.yaml"
+    spec.write_text(
+        textwrap.dedent(
+            """\
+            sources:
+              wh: postgresql+psycopg://analyst:pw@127.0.0.1:9/warehouse
+            datasets:
+              paid:
+                source: wh
+                table: marketing.paid_daily
+                time: date
+                columns: {date: date, clicks: number, impressions: number}
+            kpis:
+              ctr: sum(clicks) / sum(impressions)
+            """
+        ),
+        encoding="utf-8",
+    )
+    proc = kpi("explain", str(spec), "--dialect", "postgresql", "--grain", "month")
+    assert proc.returncode == 0, proc.stderr
+    assert "FROM marketing.paid_daily" in proc.stdout
+    assert "date_trunc('month'" in proc.stdout
+    # Without --dialect the source's own dialect is used; compiling still needs no connection.
+    own = kpi("explain", str(spec))
+    assert own.returncode == 0, own.stderr
+    assert "pw@" not in own.stdout + own.stderr

@@ -30,6 +30,9 @@ REQUESTS = [
     Request(grain="day", by=("ad",), date_from="2026-08-01", date_to="2026-08-14"),
     Request(grain="week", by=("campaign", "ad_group"), where="objective != 'awareness'"),
     Request(where="campaign in ('Summer Sale', 'App Installs') and spend > 5"),
+    Request(
+        grain="week", where="date >= '2026-08-01' and date between '2026-07-01' and '2026-08-20'"
+    ),
 ]
 
 
@@ -175,6 +178,17 @@ def test_duckdb_file_gives_the_same_numbers(
 
 def test_postgresql_gives_the_same_numbers(spec: Any, baseline: list[Any], pg_url: str) -> None:
     _check_engine(spec, baseline, pg_url)
+
+
+def test_dates_compare_with_iso_strings(baseline: list[Any]) -> None:
+    with (DATA / "paid_daily.csv").open(newline="", encoding="utf-8") as fh:
+        expected = sum(
+            int(r["clicks"])
+            for r in csv.DictReader(fh)
+            if "2026-08-01" <= r["date"] <= "2026-08-20"
+        )
+    paid = next(t for t in baseline[-1].tables if t.name == "paid")
+    assert sum(row["clicks"] for row in paid.rows) == expected
 
 
 def test_explain_is_one_query_per_table_with_one_aggregate_per_dataset(spec: Any) -> None:

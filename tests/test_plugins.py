@@ -153,7 +153,7 @@ def test_unknown_hook_names_are_load_errors(tmp_path: Path) -> None:
     """
     make_dist(tmp_path, "kpiengine-typo", "kpi_typo", source, "typo")
     listed = kpi(tmp_path, "plugins")
-    assert "implements unknown hooks: kpi_output_format" in listed.stdout
+    assert "  ERROR: implements unknown hooks: kpi_output_format\n" in listed.stdout
 
 
 def test_every_hook_is_documented_and_tested() -> None:

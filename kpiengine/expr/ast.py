@@ -77,6 +77,14 @@ class Str(Node):
 
 
 @dataclass(frozen=True)
+class DateLit(Node):
+    """A date (made by the checker from a string compared with a date column)."""
+
+    value: str  # ISO date
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
 class Bool(Node):
     value: bool
     span: Span | None = _span()

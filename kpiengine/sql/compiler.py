@@ -270,6 +270,8 @@ class _ExprCompiler:
                 return sa.literal(v)
             case ast.Str(value=v):
                 return sa.literal(v, sa.String())
+            case ast.DateLit(value=v):
+                return sa.literal(dt.date.fromisoformat(v), sa.Date())
             case ast.Bool(value=v):
                 return sa.true() if v else sa.false()
             case ast.Null():
