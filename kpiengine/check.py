@@ -32,6 +32,8 @@ class CheckedKpi:
     datasets: frozenset[str]
     #: KPIs referenced directly.
     refs: frozenset[str]
+    #: Whether it needs earlier periods (previous()/change(), here or in a KPI it uses).
+    uses_prev: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class _Context:
         self.default_dataset = default_dataset
         self.datasets = datasets  # datasets a filter applies to (None: all)
         self.kpi_refs: set[str] = set()
+        self.prev_refs: set[str] = set()  # KPIs named in previous()/change()
         self.agg_datasets: set[str] = set()
 
 
@@ -84,6 +87,7 @@ def check_spec(
     _check_datasets(spec, checked.columns, errors)
     # First pass: each KPI's own expression.
     raw: dict[str, tuple[ast.Node, str, set[str], set[str]]] = {}
+    prevs: dict[str, set[str]] = {}
     for name, kpi in spec.kpis.items():
         try:
             if kpi.dataset is not None and kpi.dataset not in spec.datasets:
@@ -102,6 +106,8 @@ def check_spec(
                     hint="write conditions as rules (`rules: - when: …`)",
                 )
             raw[name] = (resolved, typ, ctx.kpi_refs, ctx.agg_datasets)
+            if ctx.prev_refs:
+                prevs[name] = ctx.prev_refs
         except SpecError as exc:
             errors.append(exc)
     # Second pass: the graph. Cycles, then the datasets each KPI needs.
@@ -118,9 +124,17 @@ def check_spec(
                 )
             )
     if not errors:
+        later = _uses_prev(raw, prevs)
+        errors += _check_prev(spec, raw, prevs, later)
+    if not errors:
         for name, (node, typ, refs, _) in raw.items():
             checked.kpis[name] = CheckedKpi(
-                spec.kpis[name], node, typ, frozenset(_datasets(name, raw)), frozenset(refs)
+                spec.kpis[name],
+                node,
+                typ,
+                frozenset(_datasets(name, raw)),
+                frozenset(refs),
+                name in later,
             )
         for name, rule in spec.rules.items():
             try:
@@ -180,6 +194,55 @@ def _check_datasets(spec: Spec, columns: dict[str, dict[str, str]], errors: list
                 )
 
 
+def _uses_prev(
+    raw: Mapping[str, tuple[ast.Node, str, set[str], set[str]]], prevs: Mapping[str, set[str]]
+) -> set[str]:
+    """The KPIs that need earlier periods, directly or through the KPIs they use."""
+    out = set(prevs)
+    changed = True
+    while changed:
+        changed = False
+        for name, (_, _, refs, _) in raw.items():
+            if name not in out and refs & out:
+                out.add(name)
+                changed = True
+    return out
+
+
+def _check_prev(
+    spec: Spec,
+    raw: Mapping[str, tuple[ast.Node, str, set[str], set[str]]],
+    prevs: Mapping[str, set[str]],
+    later: set[str],
+) -> list[KpiError]:
+    """previous()/change() combine whole KPIs: no aggregates beside them, no nesting."""
+    errors: list[KpiError] = []
+    for name in sorted(later):
+        node = raw[name][0]
+        kpi = spec.kpis[name]
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Agg | ast.Share):
+                errors.append(
+                    SpecError(
+                        f"KPI `{name}` uses previous() or change() (directly or through "
+                        "another KPI), so it can only combine KPIs",
+                        location=kpi.expr.locate(ast.span_of(inner)),
+                        hint="define a KPI for this part and use its name here",
+                    )
+                )
+                break
+        for target in sorted(prevs.get(name, ())):
+            if target in later:
+                errors.append(
+                    SpecError(
+                        f"previous()/change() of `{target}`, which itself needs earlier "
+                        "periods, is not supported",
+                        location=_ref_location(kpi, target),
+                    )
+                )
+    return errors
+
+
 def _check_rule(checked: CheckedSpec, rule: Rule) -> CheckedRule:
     ctx = _Context("rule", rule.when)
     node = parse(rule.when)
@@ -190,6 +253,13 @@ def _check_rule(checked: CheckedSpec, rule: Rule) -> CheckedRule:
             location=rule.when.locate(ast.span_of(node)),
         )
     kpis = _all_refs(resolved)
+    for target in sorted(ctx.prev_refs):
+        if checked.kpis[target].uses_prev:
+            raise SpecError(
+                f"previous()/change() of `{target}`, which itself needs earlier periods, "
+                "is not supported",
+                location=rule.when.locate(ast.span_of(node)),
+            )
     if rule.kpi is not None:
         if rule.kpi not in checked.kpis:
             raise SpecError(
@@ -332,6 +402,17 @@ class _Checker:
                 inner, typ = self.outer(operand)
                 self._expect(operand, typ, "number", "share()")
                 return replace(node, operand=inner), "number"
+            case ast.Prev(func=func, operand=operand):
+                if not isinstance(operand, ast.Ref) or operand.dataset is not None:
+                    raise self.error(
+                        f"{func}() takes the name of a KPI, such as {func}(ctr)",
+                        node,
+                        hint="define a KPI for the expression and name it here",
+                    )
+                inner, typ = self._kpi_ref(operand, operand.name)
+                self._expect(operand, typ, "number", f"{func}()")
+                self.ctx.prev_refs.add(operand.name)
+                return replace(node, operand=inner), "number"
         return self._generic(node, self.outer)
 
     def _kpi_ref(self, node: ast.Ref, name: str) -> tuple[ast.Node, str]:
@@ -357,8 +438,10 @@ class _Checker:
                     inner,
                     hint="aggregates cannot be nested; compute the inner one as a KPI",
                 )
-            if isinstance(inner, ast.Share):
-                raise self.error("share() cannot be used inside an aggregate", inner)
+            if isinstance(inner, ast.Share | ast.Prev):
+                raise self.error(
+                    "share(), previous() and change() cannot be used inside an aggregate", inner
+                )
         dataset = self._pick_dataset(node, refs)
         arg_type = "any"
         arg = node.arg
@@ -469,6 +552,8 @@ class _Checker:
                 raise self.error("aggregates are not allowed here", node)
             case ast.Share():
                 raise self.error("share() is not allowed here", node)
+            case ast.Prev(func=func):
+                raise self.error(f"{func}() is not allowed here", node)
         return self._generic(node, lambda n: self.row(n, dataset))
 
     # -- shared rules -----------------------------------------------------------------

@@ -344,6 +344,11 @@ def evaluate(
             notices=notices,
             compare=request.compare,
         )
+        if _previous_window(window) is None and any(_needs_previous(checked, p) for p in plans):
+            notices.append(
+                "previous() and change() are null with grain total and no --from/--to: "
+                "there is no earlier period to compare with"
+            )
         for table_plan in plans:
             table, findings = _run_table(sess, checked, table_plan, window)
             result.tables.append(table)
@@ -432,8 +437,26 @@ def _statement(
             source = sess.source(ds.source)
             tables[d] = source.table(ds.table, columns)
             dialect = source.engine.dialect
-    stmt = TableCompiler(checked, table_plan, window, tables).statement()
+    stmt = TableCompiler(
+        checked, table_plan, window, tables, earlier=_previous_window(window)
+    ).statement()
     return stmt, dialect
+
+
+def _previous_window(window: Window) -> Window | None:
+    """The window previous()/change() read; None for grain total without a range."""
+    from kpiengine.compare import earlier_window
+
+    if window.grain == "total" and (window.date_from is None or window.date_to is None):
+        return None
+    return earlier_window(window, "previous")
+
+
+def _needs_previous(checked: CheckedSpec, table_plan: TablePlan) -> bool:
+    rules = [checked.rules[r].node for r in table_plan.rules]
+    return any(checked.kpis[k].uses_prev for k in table_plan.kpis) or any(
+        isinstance(n, ast.Prev) for node in rules for n in ast.walk(node)
+    )
 
 
 def _run_table(

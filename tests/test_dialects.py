@@ -213,3 +213,93 @@ def test_explain_compiles_for_each_dialect(spec: Any, dialect: str) -> None:
         assert "start of month" in paid.sql
     else:
         assert "date_trunc('month'" in paid.sql
+
+
+PREV_SPEC = """\
+sources: {s: csv:data}
+datasets:
+  paid: {source: s, table: paid_daily, time: date, dimensions: [campaign]}
+kpis:
+  clicks: sum(clicks)
+  ctr: clicks / sum(impressions)
+  clicks_before: previous(clicks)
+  clicks_change: change(clicks)
+  ctr_delta: ctr - previous(ctr)
+rules:
+  ctr_drop: {when: change(ctr) < -10%, level: warn}
+"""
+
+
+@pytest.fixture(scope="module")
+def prev_spec(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    folder = tmp_path_factory.mktemp("prev")
+    (folder / "data").symlink_to(DATA)
+    (folder / "prev.yaml").write_text(PREV_SPEC, encoding="utf-8")
+    return load_spec(folder / "prev.yaml")
+
+
+PREV_REQUESTS = [
+    Request(grain="day", date_from="2026-08-30", date_to="2026-09-03", by=("campaign",)),
+    Request(grain="week", date_from="2026-08-03", date_to="2026-08-30"),
+    Request(grain="month", date_from="2026-08-01", by=("campaign",)),
+    Request(grain="quarter"),
+    Request(grain="year"),
+    Request(date_from="2026-09-01", date_to="2026-09-30"),
+]
+
+
+def test_previous_and_change_match_a_hand_computation(prev_spec: Any) -> None:
+    daily: dict[tuple[str, str], int] = {}
+    with (DATA / "paid_daily.csv").open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            key = (r["date"][:7], r["campaign"])
+            daily[key] = daily.get(key, 0) + int(r["clicks"])
+    result = evaluate(prev_spec, PREV_REQUESTS[2])
+    rows = {(row["period"][:7], row["campaign"]): row for row in result.tables[0].rows}
+    for (month, campaign), row in rows.items():
+        before_month = {"2026-08": "2026-07", "2026-09": "2026-08"}[month]
+        before = daily.get((before_month, campaign))  # July lies before --from
+        assert row["clicks"] == daily[(month, campaign)]
+        assert row["clicks_before"] == before
+        if before:
+            assert row["clicks_change"] == pytest.approx((row["clicks"] - before) / before)
+        else:
+            assert row["clicks_change"] is None
+    # the rule fires exactly where CTR fell by more than 10 %
+    fired = {(f.period[:7], f.dimensions["campaign"]) for f in result.findings}
+    expected = set()
+    for (month, campaign), row in rows.items():
+        before_month = {"2026-08": "2026-07", "2026-09": "2026-08"}[month]
+        previous = (
+            evaluate(
+                prev_spec,
+                Request(
+                    kpis=("ctr",),
+                    date_from=f"{before_month}-01",
+                    date_to=f"{before_month}-{31 if before_month != '2026-09' else 30}",
+                    where=f"campaign = '{campaign}'",
+                ),
+            )
+            .tables[0]
+            .rows[0]["ctr"]
+        )
+        if previous and row["ctr"] is not None and (row["ctr"] - previous) / previous < -0.10:
+            expected.add((month, campaign))
+    assert fired == expected
+    assert fired  # the sample has falling CTRs
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb", "postgresql"])
+def test_previous_is_the_same_on_every_engine(
+    prev_spec: Any, engine: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue(
+        {"sqlite": "sqlite_url", "duckdb": "duckdb_url", "postgresql": "pg_url"}[engine]
+    )
+    for req in PREV_REQUESTS:
+        expected = evaluate(prev_spec, req)
+        got = evaluate(prev_spec, Request(**{**req.__dict__, "sources": {"s": url}}))
+        _assert_same(_numbers(expected), _numbers(got))
+        assert [(f.period, f.dimensions) for f in got.findings] == [
+            (f.period, f.dimensions) for f in expected.findings
+        ]

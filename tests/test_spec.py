@@ -180,3 +180,30 @@ def test_ambiguous_columns_need_a_dataset(tmp_path: Path) -> None:
     assert "column `views` is in several datasets: `a`, `b`" in message
     assert "write `a.views`" in message
     assert message.count("error:") == 1
+
+
+@pytest.mark.parametrize(
+    ("kpis", "error"),
+    [
+        ("x: previous(sum(clicks))\n", "previous() takes the name of a KPI"),
+        ("c: sum(clicks)\nx: c - previous(c) + sum(impressions)\n", "can only combine KPIs"),
+        ("c: sum(clicks)\nx: change(c)\ny: previous(x)\n", "itself needs earlier periods"),
+        ("x: sum(clicks where previous(clicks) > 1)\n", "cannot be used inside an aggregate"),
+        ("c: sum(clicks)\nx: change(c, c)\n", "change() takes one argument"),
+    ],
+)
+def test_previous_and_change_errors(tmp_path: Path, kpis: str, error: str) -> None:
+    path = write(tmp_path, "a.yaml", DATASET + "kpis:\n" + textwrap.indent(kpis, "  "))
+    assert error in errors_of(path)
+
+
+def test_previous_and_change_are_typed_and_allowed_in_rules(tmp_path: Path) -> None:
+    text = (
+        DATASET
+        + "kpis:\n  c: sum(clicks)\n  later: c - previous(c)\n  twice: later * 2\n"
+        + "rules:\n  drop: {when: change(c) < -20%}\n"
+    )
+    result = checked(write(tmp_path, "a.yaml", text))
+    assert result.kpis["later"].uses_prev  # type: ignore[attr-defined]
+    assert result.kpis["twice"].uses_prev  # type: ignore[attr-defined]
+    assert not result.kpis["c"].uses_prev  # type: ignore[attr-defined]

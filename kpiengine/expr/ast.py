@@ -222,6 +222,19 @@ class Share(Node):
 
 
 @dataclass(frozen=True)
+class Prev(Node):
+    """``previous(k)``: KPI k in the period before; ``change(k)``: its relative change.
+
+    The operand is a KPI name. The earlier value comes from the window shifted back
+    by one period (see :mod:`kpiengine.compare`), so it may lie before ``--from``.
+    """
+
+    func: str  # previous | change
+    operand: Node
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
 class Call(Node):
     """A call of a registered function: ``coalesce``, ``if``, ``abs``, ``round``, …"""
 
@@ -240,7 +253,9 @@ def children(node: Node) -> tuple[Node, ...]:
             | Or(left=a, right=b)
         ):
             return (a, b)
-        case Neg(operand=a) | Not(operand=a) | IsNull(operand=a) | Share(operand=a):
+        case (
+            Neg(operand=a) | Not(operand=a) | IsNull(operand=a) | Share(operand=a) | Prev(operand=a)
+        ):
             return (a,)
         case In(operand=a, items=items):
             return (a, *items)

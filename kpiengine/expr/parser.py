@@ -278,4 +278,8 @@ class _ToAst:
             if len(rest) != 1:
                 raise _BadNode(f"share() takes one argument, got {len(rest)}", span)
             return ast.Share(rest[0], span)
+        if name in ("previous", "change"):
+            if len(rest) != 1:
+                raise _BadNode(f"{name}() takes one argument, got {len(rest)}", span)
+            return ast.Prev(name, rest[0], span)
         return ast.Call(name, tuple(rest), span)

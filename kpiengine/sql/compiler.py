@@ -25,7 +25,7 @@ from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
 
 from kpiengine.check import CheckedSpec
 from kpiengine.expr import ast
-from kpiengine.sql.dialects import PeriodStart, SafeDiv, to_double
+from kpiengine.sql.dialects import PeriodShift, PeriodStart, SafeDiv, to_double
 
 Expr = ColumnElement[Any]
 
@@ -86,17 +86,71 @@ class TableCompiler:
         plan: TablePlan,
         window: Window,
         tables: Mapping[str, FromClause],
+        *,
+        earlier: Window | None = None,
+        prefix: str = "",
     ) -> None:
         self.checked = checked
         self.plan = plan
         self.window = window
         self.tables = tables
         self.functions = checked.functions
+        #: The window previous()/change() read (None: there is no earlier period).
+        self.earlier = earlier
+        self.prefix = prefix  # for the names of subqueries, unique within a statement
 
     # -- the whole statement ----------------------------------------------------------
 
     def statement(self) -> Select[Any]:
-        aggregates = collect_aggregates(self.checked, self.plan.kpis)
+        """The table's statement: period, dimensions, KPIs, then one flag per rule."""
+        checked = self.checked
+        later = {k for k in self.plan.kpis if checked.kpis[k].uses_prev}
+        rules = [checked.rules[r].node for r in self.plan.rules]
+        prev_targets = {
+            n.operand.name
+            for node in [*(checked.kpis[k].node for k in _closure(checked, later)), *rules]
+            for n in ast.walk(node)
+            if isinstance(n, ast.Prev) and isinstance(n.operand, ast.KpiRef)
+        }
+        level1 = self._level1(later, rules, prev_targets)
+        current = self._kpi_select(level1)
+        if not later and not rules:
+            return current
+        cur: FromClause
+        if not later and not prev_targets:
+            cur = current.subquery(f"{self.prefix}kpis")
+            prev = None
+        else:
+            cur = current.cte(f"{self.prefix}cur")
+            prev = self._earlier_kpis(sorted(prev_targets))
+        outer = _Level2(self, cur, prev, later)
+        columns: list[Expr] = []
+        if self.window.grain != "total":
+            columns.append(cur.c.period)
+        columns += [cur.c[d] for d in self.plan.dimensions]
+        columns += [outer.kpi(k).label(k) for k in self.plan.kpis]
+        one: Expr = sa.literal_column("1")
+        zero: Expr = sa.literal_column("0")
+        for i, node in enumerate(rules):
+            columns.append(sa.case((outer.compile(node), one), else_=zero).label(f"rule_{i}"))
+        from_: FromClause = cur
+        if prev is not None:
+            from_ = sa.outerjoin(cur, prev, self._earlier_join(cur, prev))
+        return sa.select(*columns).select_from(from_)
+
+    def _level1(self, later: set[str], rules: list[ast.Node], prev_targets: set[str]) -> list[str]:
+        """KPIs computed straight from the aggregates: those without previous(), and
+        those the others refer to (kept as hidden columns when not asked for)."""
+        names = [k for k in self.plan.kpis if k not in later]
+        needed = _closure(self.checked, later) | prev_targets
+        for node in rules:
+            needed |= {n.name for n in ast.walk(node) if isinstance(n, ast.KpiRef)}
+        names += sorted(k for k in needed - later if k not in names)
+        return names
+
+    def _kpi_select(self, names: Sequence[str]) -> Select[Any]:
+        """period, dimensions and the named KPIs over this compiler's window."""
+        aggregates = collect_aggregates(self.checked, names)
         parts: dict[str, tuple[FromClause, dict[ast.Agg, Expr]]] = {}
         for dataset in self.plan.datasets:
             parts[dataset] = self._dataset_query(dataset, aggregates.get(dataset, []))
@@ -107,19 +161,25 @@ class TableCompiler:
         if period is not None:
             columns.append(period.label("period"))
         columns += [key.label(dim) for key, dim in zip(dims, self.plan.dimensions, strict=True)]
-        columns += [outer.kpi(name).label(name) for name in self.plan.kpis]
-        inner = sa.select(*columns).select_from(from_)
-        if not self.plan.rules:
-            return inner
-        kq = inner.subquery("kpis")
-        kpi_cols = {name: kq.c[name] for name in self.plan.kpis}
-        flags = []
-        for i, rule_name in enumerate(self.plan.rules):
-            cond = _RuleCondition(self, kpi_cols).compile(self.checked.rules[rule_name].node)
-            one: Expr = sa.literal_column("1")
-            zero: Expr = sa.literal_column("0")
-            flags.append(sa.case((cond, one), else_=zero).label(f"rule_{i}"))
-        return sa.select(*kq.c, *flags)
+        columns += [outer.kpi(name).label(name) for name in names]
+        return sa.select(*columns).select_from(from_)
+
+    def _earlier_kpis(self, names: list[str]) -> FromClause | None:
+        """The named KPIs over the earlier window, as a CTE (None: no earlier period)."""
+        if self.earlier is None:
+            return None
+        sub = TableCompiler(
+            self.checked, self.plan, self.earlier, self.tables, prefix=f"{self.prefix}prev_"
+        )
+        return sub._kpi_select(names).cte(f"{self.prefix}prev")
+
+    def _earlier_join(self, cur: FromClause, prev: FromClause) -> Expr:
+        """Each row with the row of the period before, for the same dimension values."""
+        conditions = [cur.c[d].is_not_distinct_from(prev.c[d]) for d in self.plan.dimensions]
+        if self.window.grain != "total":
+            back = PeriodShift(self.window.grain, cur.c.period, -1)
+            conditions.append(prev.c.period == back)
+        return sa.and_(sa.true(), *conditions)
 
     def _combine(
         self, parts: dict[str, tuple[FromClause, dict[ast.Agg, Expr]]]
@@ -140,7 +200,7 @@ class TableCompiler:
             keys: list[Expr] = [subqueries[0].c[k] for k in names]
         else:
             union = sa.union(*[sa.select(*[sub.c[k] for k in names]) for sub in subqueries])
-            key_table = union.subquery("keys")
+            key_table = union.subquery(f"{self.prefix}keys")
             from_ = key_table
             for sub in subqueries:
                 cond = sa.and_(*[key_table.c[k].is_not_distinct_from(sub.c[k]) for k in names])
@@ -184,7 +244,9 @@ class TableCompiler:
             ]
             if period is not None:
                 extra.append(period.label("kpi_period"))
-            base = sa.select(*table.c, *extra).where(*conditions).subquery(f"rows_{name}")
+            base = (
+                sa.select(*table.c, *extra).where(*conditions).subquery(f"{self.prefix}rows_{name}")
+            )
             source = base
             conditions = []
             tmin, tmax = base.c.kpi_tmin, base.c.kpi_tmax
@@ -215,11 +277,23 @@ class TableCompiler:
             query = query.group_by(*group_by)
         # A CTE: with several datasets it is read twice (keys and join) but computed once.
         sub = (
-            query.cte(f"agg_{name}")
+            query.cte(f"{self.prefix}agg_{name}")
             if len(self.plan.datasets) > 1
-            else query.subquery(f"agg_{name}")
+            else query.subquery(f"{self.prefix}agg_{name}")
         )
         return sub, {agg: sub.c[label] for agg, label in agg_labels.items()}
+
+
+def _closure(checked: CheckedSpec, names: set[str]) -> set[str]:
+    """``names`` and every KPI they refer to, transitively."""
+    out: set[str] = set()
+    stack = list(names)
+    while stack:
+        name = stack.pop()
+        if name not in out:
+            out.add(name)
+            stack.extend(checked.kpis[name].refs)
+    return out
 
 
 def _aggregate(
@@ -342,16 +416,33 @@ class _PostAggregate(_ExprCompiler):
         return super().leaf(node)
 
 
-class _RuleCondition(_ExprCompiler):
-    """Rule conditions over the KPI columns of the table's statement."""
+class _Level2(_ExprCompiler):
+    """KPIs that use previous()/change(), and rule conditions, over the KPI columns of
+    the current window (``cur``) and of the earlier one (``prev``)."""
 
-    def __init__(self, tc: TableCompiler, kpi_cols: Mapping[str, Expr]) -> None:
+    def __init__(
+        self, tc: TableCompiler, cur: FromClause, prev: FromClause | None, later: set[str]
+    ) -> None:
         super().__init__(tc)
-        self.kpi_cols = kpi_cols
+        self.cur = cur
+        self.prev = prev
+        self.later = later
+
+    def kpi(self, name: str) -> Expr:
+        if name in self.later:
+            return self.compile(self.tc.checked.kpis[name].node)
+        column: Expr = self.cur.c[name]
+        return column
 
     def leaf(self, node: ast.Node) -> Expr:
         if isinstance(node, ast.KpiRef):
-            return self.kpi_cols[node.name]
+            return self.kpi(node.name)
+        if isinstance(node, ast.Prev) and isinstance(node.operand, ast.KpiRef):
+            name = node.operand.name
+            before: Expr = self.prev.c[name] if self.prev is not None else sa.null()
+            if node.func == "previous":
+                return before
+            return SafeDiv(self.cur.c[name] - before, sa.func.abs(before))
         return super().leaf(node)
 
 

@@ -56,6 +56,42 @@ def _period_start_sqlite(element: PeriodStart, compiler: Any, **kw: Any) -> str:
     return f"date({arg}, 'start of year')"
 
 
+class PeriodShift(FunctionElement[Any]):
+    """The start of the period ``steps`` periods away from a period start."""
+
+    type = sa.Date()
+    name = "period_shift"
+    inherit_cache = True
+
+    def __init__(self, grain: str, value: ColumnElement[Any], steps: int) -> None:
+        if grain not in GRAINS[:-1]:
+            raise ValueError(f"unknown grain {grain!r}")
+        self.grain = grain
+        self.steps = int(steps)
+        super().__init__(value)
+
+    def amount(self) -> tuple[int, str]:
+        """How far to move, as (number, unit) with unit ``day`` or ``month``."""
+        if self.grain in ("day", "week"):
+            return self.steps * (7 if self.grain == "week" else 1), "day"
+        return self.steps * {"month": 1, "quarter": 3, "year": 12}[self.grain], "month"
+
+
+@compiles(PeriodShift)
+def _period_shift_default(element: PeriodShift, compiler: Any, **kw: Any) -> str:
+    (value,) = element.clauses
+    number, unit = element.amount()
+    arg = compiler.process(sa.cast(value, sa.Date()), **kw)
+    return f"CAST({arg} + INTERVAL '{number} {unit}' AS DATE)"
+
+
+@compiles(PeriodShift, "sqlite")
+def _period_shift_sqlite(element: PeriodShift, compiler: Any, **kw: Any) -> str:
+    (value,) = element.clauses
+    number, unit = element.amount()
+    return f"date({compiler.process(value, **kw)}, '{number:+d} {unit}s')"
+
+
 class SafeDiv(FunctionElement[Any]):
     """``a / b`` as a floating-point division that yields NULL when ``b`` is zero.
 
