@@ -7,6 +7,7 @@ imported inside the commands so that ``kpi --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import sys
@@ -114,6 +115,15 @@ def _color() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
+def _progress() -> contextlib.AbstractContextManager[None]:
+    """A progress display on stderr when it is a terminal; silence otherwise."""
+    if not sys.stderr.isatty() or os.environ.get("KPI_NO_PROGRESS"):
+        return contextlib.nullcontext()
+    from kpiengine import progress
+
+    return progress.reporting(progress.TerminalReporter())
+
+
 def _note(message: str) -> None:
     typer.echo(f"note: {message}", err=True)
 
@@ -162,7 +172,8 @@ def run(
     plugins = load_plugins()
     output_format = plugins.output(fmt)
     request = _request(source, grain, by, date_from, date_to, where, kpi, compare)
-    result = evaluate(_load(spec), request, plugins=plugins)
+    with _progress():
+        result = evaluate(_load(spec), request, plugins=plugins)
     to_terminal = output is None and sys.stdout.isatty()
     ctx = OutputContext(
         color=to_terminal and _color(),

@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kpiengine import progress
 from kpiengine.check import CheckedSpec, check_filter, check_spec
 from kpiengine.errors import KpiError, RequestError, SourceError, SpecError, did_you_mean
 from kpiengine.expr import ast
@@ -349,15 +350,19 @@ def evaluate(
                 "previous() and change() are null with grain total and no --from/--to: "
                 "there is no earlier period to compare with"
             )
-        for table_plan in plans:
-            table, findings = _run_table(sess, checked, table_plan, window)
-            result.tables.append(table)
-            result.findings.extend(findings)
-            if earlier is not None and request.compare is not None:
-                before, _ = _run_table(sess, checked, table_plan, earlier)
-                result.comparisons.extend(
-                    compare.compare_rows(table, before, window.grain, request.compare)
-                )
+        runs = len(plans) * (2 if earlier is not None else 1)
+        with progress.task("running queries", total=runs) as step:
+            for table_plan in plans:
+                table, findings = _run_table(sess, checked, table_plan, window)
+                step()
+                result.tables.append(table)
+                result.findings.extend(findings)
+                if earlier is not None and request.compare is not None:
+                    before, _ = _run_table(sess, checked, table_plan, earlier)
+                    step()
+                    result.comparisons.extend(
+                        compare.compare_rows(table, before, window.grain, request.compare)
+                    )
     return result
 
 
