@@ -141,6 +141,7 @@ def check_spec(
                 checked.rules[name] = _check_rule(checked, rule)
             except SpecError as exc:
                 errors.append(exc)
+        errors += _check_comparisons(checked)
     if errors:
         raise SpecErrors(sort_errors(errors))
     return checked
@@ -238,6 +239,31 @@ def _check_prev(
                         f"previous()/change() of `{target}`, which itself needs earlier "
                         "periods, is not supported",
                         location=_ref_location(kpi, target),
+                    )
+                )
+    return errors
+
+
+def _check_comparisons(checked: CheckedSpec) -> list[KpiError]:
+    """Every KPI a comparison names exists and gives a number."""
+    errors: list[KpiError] = []
+    for comp in checked.spec.comparisons.values():
+        named = [(p.organic, p.location) for p in comp.pairs]
+        named += [(p.paid, p.location) for p in comp.pairs]
+        named += [(c, comp.location) for c in comp.costs]
+        for kpi, location in named:
+            if kpi not in checked.kpis:
+                errors.append(
+                    SpecError(
+                        f"comparison `{comp.name}` names unknown KPI `{kpi}`",
+                        location=location,
+                        hint=did_you_mean(kpi, checked.kpis),
+                    )
+                )
+            elif checked.kpis[kpi].type not in ("number", "any"):
+                errors.append(
+                    SpecError(
+                        f"comparison `{comp.name}`: KPI `{kpi}` is not a number", location=location
                     )
                 )
     return errors

@@ -363,7 +363,52 @@ def evaluate(
                     result.comparisons.extend(
                         compare.compare_rows(table, before, window.grain, request.compare)
                     )
+        result.tables.extend(_comparison_tables(sess, checked, request, window, notices))
     return result
+
+
+def _comparison_tables(
+    sess: Session, checked: CheckedSpec, request: Request, window: Window, notices: list[str]
+) -> list[Table]:
+    """The spec's organic-against-paid tables, per period and for the whole range."""
+    from kpiengine import comparisons
+    from kpiengine.sql.compiler import Window
+
+    spec = checked.spec
+    if not spec.comparisons:
+        return []
+    if request.where:
+        notices.append("organic-against-paid comparisons are left out with --where")
+        return []
+    wanted = set(request.kpis)
+    tables: list[Table] = []
+    for comp in spec.comparisons.values():
+        pairs = [p for p in comp.pairs if not wanted or {p.organic, p.paid} <= wanted]
+        costs = [c for c in comp.costs if not wanted or c in wanted]
+        names = list(dict.fromkeys([n for p in pairs for n in (p.organic, p.paid)] + costs))
+        if not names:
+            continue
+        values = _values_by_period(sess, checked, names, window)
+        if window.grain != "total":  # and the whole range, as a row without a period
+            whole = Window("total", window.date_from, window.date_to)
+            values.update(_values_by_period(sess, checked, names, whole))
+        infos = {n: kpi_info(checked, n) for n in names}
+        tables += [comparisons.pair_table(comp, pair, infos, values) for pair in pairs]
+        if costs:
+            tables.append(comparisons.costs_table(comp, costs, infos, values))
+    return tables
+
+
+def _values_by_period(
+    sess: Session, checked: CheckedSpec, names: list[str], window: Window
+) -> dict[str | None, dict[str, Any]]:
+    """The named KPIs per period, without breakdown (the same queries as the tables)."""
+    values: dict[str | None, dict[str, Any]] = {}
+    for table_plan in plan(checked, Request(grain=window.grain, kpis=names), []):
+        table, _ = _run_table(sess, checked, table_plan, window)
+        for row in table.rows:
+            values.setdefault(row["period"], {}).update({n: row[n] for n in names if n in row})
+    return dict(sorted(values.items(), key=lambda kv: (kv[0] is None, kv[0] or "")))
 
 
 def explain(

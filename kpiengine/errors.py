@@ -92,7 +92,8 @@ class SpecErrors(SpecError):
 
     def __init__(self, errors: list[KpiError]) -> None:
         self.errors = errors
-        super().__init__(f"{len(errors)} problems in the spec")
+        count = len(errors)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the spec")
 
     def render(self) -> str:
         return "\n\n".join(e.render() for e in self.errors)

@@ -120,6 +120,31 @@ class DefaultsModel(_Model):
     direction: Direction | None = None
 
 
+class PairModel(_Model):
+    """Two KPIs that mean the same thing on the organic and on the paid side."""
+
+    name: str = Field(description="What is compared, e.g. `views`.")
+    label: str | None = None
+    organic: str = Field(description="The organic KPI.")
+    paid: str = Field(description="The paid KPI.")
+    organic_includes_paid: bool = Field(
+        False,
+        description="The organic number counts paid activity too (TikTok's views do): "
+        "also show the organic-only estimate, organic minus paid.",
+    )
+
+
+class ComparisonModel(_Model):
+    """Organic against paid, per period and overall."""
+
+    label: str | None = None
+    description: str = ""
+    pairs: list[PairModel] = Field(description="The KPIs compared, organic with paid.")
+    costs: list[str] = Field(
+        default_factory=list, description="Paid-only KPIs shown beside (cost per view, …)."
+    )
+
+
 class SpecFileModel(_Model):
     """One spec file. A directory's files are merged; names must be unique across them."""
 
@@ -133,6 +158,7 @@ class SpecFileModel(_Model):
     datasets: dict[str, DatasetModel] = Field(default_factory=dict)
     kpis: dict[str, KpiModel] = Field(default_factory=dict)
     rules: dict[str, RuleModel] = Field(default_factory=dict)
+    comparisons: dict[str, ComparisonModel] = Field(default_factory=dict)
 
 
 # --- the merged spec ----------------------------------------------------------------
@@ -183,6 +209,26 @@ class Kpi:
     decimals: int | None = None
 
 
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    label: str
+    organic: str
+    paid: str
+    organic_includes_paid: bool
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    label: str
+    description: str
+    pairs: tuple[Pair, ...]
+    costs: tuple[str, ...]
+    location: Location | None = None
+
+
 @dataclass
 class Spec:
     """A loaded spec: sources, datasets, KPIs and rules, merged from its files."""
@@ -193,6 +239,7 @@ class Spec:
     datasets: dict[str, Dataset] = field(default_factory=dict)
     kpis: dict[str, Kpi] = field(default_factory=dict)
     rules: dict[str, Rule] = field(default_factory=dict)
+    comparisons: dict[str, Comparison] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     #: Derived results kept for reuse (the checked KPI graph); not part of the spec.
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -270,7 +317,13 @@ def _validate(doc: YamlDoc) -> SpecFileModel:
 
 def _name_errors(doc: YamlDoc) -> list[KpiError]:
     """Names of sources, datasets, KPIs and rules must be identifiers and not reserved."""
-    what = {"sources": "source", "datasets": "dataset", "kpis": "KPI", "rules": "rule"}
+    what = {
+        "sources": "source",
+        "datasets": "dataset",
+        "kpis": "KPI",
+        "rules": "rule",
+        "comparisons": "comparison",
+    }
     errors: list[KpiError] = []
     for section, kind in what.items():
         table = doc.data.get(section)
@@ -342,6 +395,8 @@ def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
         ("kpis", "*"): KpiModel,
         ("kpis", "*", "rules", "*"): RuleModel,
         ("rules", "*"): RuleModel,
+        ("comparisons", "*"): ComparisonModel,
+        ("comparisons", "*", "pairs", "*"): PairModel,
     }
     pattern = tuple(p if i % 2 == 0 else "*" for i, p in enumerate(loc))
     return shapes.get(pattern)
@@ -455,6 +510,28 @@ def _merge(
         path2: tuple[str | int, ...] = ("rules", name)
         if not taken("rule", name, spec.rules, ("rules", name)):
             spec.rules[name] = _rule(doc, name, rule, rule.kpi, path2)
+    for name, comp in model.comparisons.items():
+        if taken("comparison", name, spec.comparisons, ("comparisons", name)):
+            continue
+        pairs = tuple(
+            Pair(
+                pair.name,
+                pair.label or pair.name.replace("_", " ").capitalize(),
+                pair.organic,
+                pair.paid,
+                pair.organic_includes_paid,
+                doc.location(("comparisons", name, "pairs", i)),
+            )
+            for i, pair in enumerate(comp.pairs)
+        )
+        spec.comparisons[name] = Comparison(
+            name,
+            comp.label or name.replace("_", " ").capitalize(),
+            comp.description,
+            pairs,
+            tuple(comp.costs),
+            doc.location(("comparisons", name), key=True),
+        )
 
 
 def _rule(
