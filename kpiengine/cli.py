@@ -87,12 +87,7 @@ def _request(
 ) -> Request:
     from kpiengine.engine import Request
 
-    sources: dict[str, str] = {}
-    for item in source or []:
-        name, sep, uri = item.partition("=")
-        if not sep or not name or not uri:
-            _fail(f"--source wants NAME=URI, got `{item}`")
-        sources[name.strip()] = uri.strip()
+    sources = _pairs(source, "--source", "NAME=URI")
     return Request(
         grain=grain,
         by=tuple(by or ()),
@@ -103,6 +98,16 @@ def _request(
         sources=sources,
         compare=compare,
     )
+
+
+def _pairs(items: list[str] | None, option: str, shape: str = "KEY=VALUE") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            _fail(f"{option} wants {shape}, got `{item}`")
+        out[key.strip()] = value.strip()
+    return out
 
 
 def _load(paths: list[Path]) -> Spec:
@@ -151,7 +156,19 @@ def run(
         str, typer.Option("--format", "-f", help="table, json, csv, or a plugin's format.")
     ] = "table",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH|URL",
+            help="Write to this file (atomically), or to this database with --format sql.",
+        ),
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option", "-O", metavar="KEY=VALUE", help="An option for the output format."
+        ),
     ] = None,
     fail_on: Annotated[
         str | None,
@@ -178,16 +195,14 @@ def run(
     ctx = OutputContext(
         color=to_terminal and _color(),
         width=os.get_terminal_size().columns if to_terminal else None,
+        options=_pairs(option, "--option"),
     )
-    rendered = output_format.render(result, ctx)
-    if output is not None:
-        from kpiengine.files import write_atomic
-
-        write_atomic(output, rendered)
-    elif isinstance(rendered, bytes):
-        sys.stdout.buffer.write(rendered)
+    if output_format.write is not None:
+        if output is None:
+            _fail(f"--format {fmt} writes to a target: give it with --output")
+        _note(output_format.write(result, output, ctx))
     else:
-        sys.stdout.write(rendered)
+        _emit(output_format.render(result, ctx), output)
     for notice in result.notices:
         _note(notice)
     if fail_on is not None:
@@ -196,6 +211,18 @@ def run(
         worst = result.worst_level()
         if worst is not None and LEVELS.index(worst) >= LEVELS.index(fail_on):
             raise typer.Exit(ExitCode.FINDINGS)
+
+
+def _emit(rendered: str | bytes, output: str | None) -> None:
+    """Print the output, or write it to a file through a temporary file and a rename."""
+    if output is not None:
+        from kpiengine.files import write_atomic
+
+        write_atomic(Path(output), rendered)
+    elif isinstance(rendered, bytes):
+        sys.stdout.buffer.write(rendered)
+    else:
+        sys.stdout.write(rendered)
 
 
 @app.command()

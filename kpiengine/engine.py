@@ -344,6 +344,7 @@ def evaluate(
             date_to=window.date_to.isoformat() if window.date_to else None,
             notices=notices,
             compare=request.compare,
+            parameters=_parameters(request),
         )
         if _previous_window(window) is None and any(_needs_previous(checked, p) for p in plans):
             notices.append(
@@ -365,6 +366,17 @@ def evaluate(
                     )
         result.tables.extend(_comparison_tables(sess, checked, request, window, notices))
     return result
+
+
+def _parameters(request: Request) -> dict[str, Any]:
+    from kpiengine.redact import redact_uri
+
+    return {
+        "by": list(request.by),
+        "where": request.where,
+        "kpis": list(request.kpis),
+        "sources": {name: redact_uri(uri) for name, uri in request.sources.items()},
+    }
 
 
 def _comparison_tables(

@@ -25,6 +25,7 @@ ENTRY_POINT_GROUP = "kpiengine"
 BUILTIN_PLUGINS = (
     "kpiengine.builtins.sources",
     "kpiengine.builtins.outputs",
+    "kpiengine.builtins.database",
     "kpiengine.builtins.functions",
 )
 

@@ -6,8 +6,8 @@ These are plain data classes so that a plugin needs nothing but this module and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -72,6 +72,8 @@ class OutputContext:
 
     color: bool = False
     width: int | None = None
+    #: ``--option KEY=VALUE`` pairs for the output format.
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,9 @@ class OutputFormat:
     description: str
     render: Callable[[Result, OutputContext], str | bytes]
     extension: str = ""
+    #: For formats that write somewhere themselves (a database): called with the
+    #: ``--output`` target instead of ``render``; returns a one-line summary.
+    write: Callable[[Result, str, OutputContext], str] | None = None
 
 
 @dataclass(frozen=True)

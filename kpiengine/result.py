@@ -69,6 +69,9 @@ class Result:
     comparisons: list[dict[str, Any]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     compare: str | None = None  # previous | year
+    #: The request that produced the result (breakdown, filter, KPIs, sources with
+    #: secrets redacted), for outputs that record how a run was made.
+    parameters: dict[str, Any] = field(default_factory=dict)
 
     def kpi(self, name: str) -> KpiInfo | None:
         for table in self.tables:
@@ -114,6 +117,7 @@ class Result:
                 for f in self.findings
             ],
             "compare": self.compare,
+            "parameters": dict(self.parameters),
             "comparisons": [dict(c) for c in self.comparisons],
             "notices": list(self.notices),
         }
