@@ -142,6 +142,7 @@ def check_spec(
             except SpecError as exc:
                 errors.append(exc)
         errors += _check_comparisons(checked)
+        errors += _check_segments(checked)
     if errors:
         raise SpecErrors(sort_errors(errors))
     return checked
@@ -264,6 +265,40 @@ def _check_comparisons(checked: CheckedSpec) -> list[KpiError]:
                 errors.append(
                     SpecError(
                         f"comparison `{comp.name}`: KPI `{kpi}` is not a number", location=location
+                    )
+                )
+    return errors
+
+
+def _check_segments(checked: CheckedSpec) -> list[KpiError]:
+    """Segment rankings name known KPIs and a dimension that all their datasets have."""
+    errors: list[KpiError] = []
+    spec = checked.spec
+    for seg in spec.segments.values():
+        names = [*seg.kpis, seg.rank_by, *(k for k, _ in seg.minimums)]
+        unknown = [k for k in names if k not in checked.kpis]
+        for kpi in unknown:
+            errors.append(
+                SpecError(
+                    f"segments `{seg.name}` name unknown KPI `{kpi}`",
+                    location=seg.location,
+                    hint=did_you_mean(kpi, checked.kpis),
+                )
+            )
+        if unknown:
+            continue
+        for kpi in dict.fromkeys(names):
+            lacking = [
+                d
+                for d in sorted(checked.kpis[kpi].datasets)
+                if seg.by not in spec.datasets[d].dimensions
+            ]
+            if lacking:
+                errors.append(
+                    SpecError(
+                        f"segments `{seg.name}`: KPI `{kpi}` cannot be broken down by "
+                        f"`{seg.by}` (dataset `{lacking[0]}` lacks that dimension)",
+                        location=seg.location,
                     )
                 )
     return errors

@@ -365,7 +365,41 @@ def evaluate(
                         compare.compare_rows(table, before, window.grain, request.compare)
                     )
         result.tables.extend(_comparison_tables(sess, checked, request, window, notices))
+        result.tables.extend(_segment_tables(sess, checked, request, window, notices))
     return result
+
+
+def _segment_tables(
+    sess: Session, checked: CheckedSpec, request: Request, window: Window, notices: list[str]
+) -> list[Table]:
+    """The spec's segment rankings, over the request's range and grain."""
+    from kpiengine import segments
+
+    spec = checked.spec
+    tables: list[Table] = []
+    wanted = set(request.kpis)
+    for seg in spec.segments.values():
+        if wanted and not set(seg.kpis) & wanted:
+            continue
+        names = list(dict.fromkeys([*seg.kpis, seg.rank_by, *(k for k, _ in seg.minimums)]))
+        sub = Request(grain=window.grain, by=(seg.by,), kpis=names, where=request.where)
+        try:
+            plans = plan(checked, sub, [])
+        except RequestError as exc:
+            notices.append(f"segments `{seg.name}` are left out: {exc.message}")
+            continue
+        rows: dict[tuple[Any, Any], dict[str, Any]] = {}
+        for table_plan in plans:
+            if seg.by not in table_plan.dimensions:
+                continue
+            table, _ = _run_table(sess, checked, table_plan, window)
+            for row in table.rows:
+                rows.setdefault((row["period"], row[seg.by]), {}).update(row)
+        if not rows:
+            continue
+        infos = {n: kpi_info(checked, n) for n in names}
+        tables.append(segments.ranked_table(seg, infos, list(rows.values())))
+    return tables
 
 
 def _parameters(request: Request) -> dict[str, Any]:

@@ -145,6 +145,20 @@ class ComparisonModel(_Model):
     )
 
 
+class SegmentsModel(_Model):
+    """KPIs broken down by one dimension, ranked, with segments too small to judge flagged."""
+
+    label: str | None = None
+    description: str = ""
+    by: str = Field(description="The dimension whose values are the segments (age, hour, …).")
+    kpis: list[str] = Field(description="The KPIs shown for each segment.")
+    rank_by: str = Field(description="The KPI that orders the segments (its direction decides).")
+    min: dict[str, float] = Field(
+        default_factory=dict,
+        description="KPI → minimum: segments below any of them are flagged, not ranked.",
+    )
+
+
 class SpecFileModel(_Model):
     """One spec file. A directory's files are merged; names must be unique across them."""
 
@@ -159,6 +173,7 @@ class SpecFileModel(_Model):
     kpis: dict[str, KpiModel] = Field(default_factory=dict)
     rules: dict[str, RuleModel] = Field(default_factory=dict)
     comparisons: dict[str, ComparisonModel] = Field(default_factory=dict)
+    segments: dict[str, SegmentsModel] = Field(default_factory=dict)
 
 
 # --- the merged spec ----------------------------------------------------------------
@@ -229,6 +244,18 @@ class Comparison:
     location: Location | None = None
 
 
+@dataclass(frozen=True)
+class Segments:
+    name: str
+    label: str
+    description: str
+    by: str
+    kpis: tuple[str, ...]
+    rank_by: str
+    minimums: tuple[tuple[str, float], ...]
+    location: Location | None = None
+
+
 @dataclass
 class Spec:
     """A loaded spec: sources, datasets, KPIs and rules, merged from its files."""
@@ -240,6 +267,7 @@ class Spec:
     kpis: dict[str, Kpi] = field(default_factory=dict)
     rules: dict[str, Rule] = field(default_factory=dict)
     comparisons: dict[str, Comparison] = field(default_factory=dict)
+    segments: dict[str, Segments] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     #: Derived results kept for reuse (the checked KPI graph); not part of the spec.
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -323,6 +351,7 @@ def _name_errors(doc: YamlDoc) -> list[KpiError]:
         "kpis": "KPI",
         "rules": "rule",
         "comparisons": "comparison",
+        "segments": "segments",
     }
     errors: list[KpiError] = []
     for section, kind in what.items():
@@ -397,6 +426,7 @@ def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
         ("rules", "*"): RuleModel,
         ("comparisons", "*"): ComparisonModel,
         ("comparisons", "*", "pairs", "*"): PairModel,
+        ("segments", "*"): SegmentsModel,
     }
     pattern = tuple(p if i % 2 == 0 else "*" for i, p in enumerate(loc))
     return shapes.get(pattern)
@@ -531,6 +561,19 @@ def _merge(
             pairs,
             tuple(comp.costs),
             doc.location(("comparisons", name), key=True),
+        )
+    for name, seg in model.segments.items():
+        if taken("segments", name, spec.segments, ("segments", name)):
+            continue
+        spec.segments[name] = Segments(
+            name,
+            seg.label or name.replace("_", " ").capitalize(),
+            seg.description,
+            seg.by,
+            tuple(seg.kpis),
+            seg.rank_by,
+            tuple(seg.min.items()),
+            doc.location(("segments", name), key=True),
         )
 
 
