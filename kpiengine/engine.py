@@ -17,7 +17,6 @@ import string
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,7 @@ from kpiengine.check import CheckedSpec, check_filter, check_spec
 from kpiengine.errors import KpiError, RequestError, SourceError, SpecError, did_you_mean
 from kpiengine.expr import ast
 from kpiengine.expr.parser import parse
-from kpiengine.result import Finding, KpiInfo, Result, Table
+from kpiengine.result import Finding, KpiInfo, Result, Table, plain_value
 from kpiengine.spec import Spec
 
 if TYPE_CHECKING:
@@ -111,6 +110,10 @@ class Session:
                 location=ds.location,
             )
         return dict(cols)
+
+    def source_notices(self) -> list[str]:
+        """What the open sources report about their data (a source's optional ``notices``)."""
+        return [str(n) for src in self._open.values() for n in getattr(src, "notices", ())]
 
     def close(self) -> None:
         for source in self._open.values():
@@ -365,6 +368,7 @@ def evaluate(
                         compare.compare_rows(table, before, window.grain, request.compare)
                     )
         result.tables.extend(_comparison_tables(sess, checked, request, window, notices))
+        notices.extend(sess.source_notices())
         result.tables.extend(_segment_tables(sess, checked, request, window, notices))
     return result
 
@@ -637,7 +641,7 @@ _NUMBER_TYPES = frozenset({int, float, type(None)})
 
 
 def _columns(raw_rows: Sequence[Sequence[Any]], count: int) -> list[list[Any]]:
-    """The first ``count`` columns of the rows, each converted with :func:`_plain` if needed.
+    """The first ``count`` columns of the rows, each converted with `plain_value` if needed.
 
     Whole columns are checked at C speed first: most hold only ints, strings and
     nulls, or finite floats, and need no conversion at all.
@@ -649,7 +653,7 @@ def _columns(raw_rows: Sequence[Sequence[Any]], count: int) -> list[list[Any]]:
         if types <= _PLAIN_TYPES or (types <= _NUMBER_TYPES and _all_finite(column)):
             out.append(list(column))
         else:
-            out.append([_plain(v) for v in column])
+            out.append([plain_value(v) for v in column])
     return out
 
 
@@ -658,26 +662,6 @@ def _all_finite(column: Sequence[Any]) -> bool:
         return math.isfinite(math.fsum(filter(_is_not_none, column)))
     except OverflowError:
         return False
-
-
-def _plain(value: Any) -> Any:
-    """Database values as plain JSON-able Python: Decimal to int/float, NaN/inf to None."""
-    kind = type(value)
-    if kind is int or kind is str or value is None:  # the common case, checked cheaply
-        return value
-    if kind is float:
-        return value if math.isfinite(value) else None
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            return None
-        if value == value.to_integral_value():
-            return int(value)
-        return float(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return value
 
 
 def _sort_key(value: Any) -> tuple[bool, str, Any]:

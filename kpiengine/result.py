@@ -6,8 +6,32 @@ JSON shape documented in docs/output.md.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
+
+
+def plain_value(value: Any) -> Any:
+    """A database value as plain JSON-able Python: Decimal to int or float, NaN and
+    infinities to None, dates to ISO text; ints, floats, text and None unchanged."""
+    kind = type(value)
+    if kind is int or kind is str or value is None:  # the common case, checked cheaply
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None
+        if value == value.to_integral_value():
+            return int(value)
+        return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
 
 
 @dataclass(frozen=True)

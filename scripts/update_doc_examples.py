@@ -6,33 +6,14 @@ by hand); ``tests/test_docs.py`` checks every example, elided or not.
 
 from __future__ import annotations
 
-import os
 import re
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_docs import NOT_RUN, NOT_RUN_BLOCKS  # noqa: E402 - shares the test's rules
-
-
-def run(command: str) -> str:
-    env = {**os.environ, "COLUMNS": "100"}
-    env.pop("NO_COLOR", None)
-    env.pop("PYTHONPATH", None)
-    args = shlex.split(command)
-    proc = subprocess.run(
-        [sys.executable, "-m", "kpiengine", *args[1:]],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return (proc.stdout + proc.stderr).rstrip("\n")
+from test_docs import NOT_RUN, NOT_RUN_BLOCKS, run_example  # noqa: E402 - the test's rules
 
 
 def update_block(block: str) -> str:
@@ -47,7 +28,7 @@ def update_block(block: str) -> str:
         out.append(lines[i])
         runnable = command.startswith("kpi") and not any(s in command for s in NOT_RUN)
         if runnable and expected and "…" not in expected:
-            out.extend(run(command).split("\n"))
+            out.extend(run_example(command)[1].split("\n"))
         else:
             out.extend(expected)
     return "\n".join(out) + "\n"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from kpiengine import hookimpl
 from kpiengine.formatting import format_dimension, format_period, format_value
 from kpiengine.registry import OutputContext, OutputFormat
-from kpiengine.result import LEVELS, KpiInfo, Result, Table
+from kpiengine.result import LEVELS, KpiInfo, Result, Table, plain_value
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -76,14 +76,10 @@ def _finite(value: Any) -> Any:
 
 def _json_default(value: Any) -> Any:
     """JSON for the values a database hands back that ``json`` does not know."""
-    if isinstance(value, dt.date | dt.datetime | dt.time):
+    if isinstance(value, dt.time):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            return None
-        if value == value.to_integral_value():
-            return int(value)
-        return float(value)
+    if isinstance(value, Decimal | dt.date):
+        return plain_value(value)
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
     if isinstance(value, numbers.Integral):  # numpy and other integer scalars

@@ -56,22 +56,12 @@ def parse(source: ast.ExprText | str) -> ast.Node:
             location=source.locate(ast.Span(pos, pos + 1)),
         ) from None
     except UnexpectedEOF:
-        end = len(text.rstrip())
-        raise SpecError(
-            "expression ends too early",
-            location=source.locate(ast.Span(max(end - 1, 0), end)),
-            hint=_eof_hint(text),
-        ) from None
+        raise _ends_too_early(source) from None
     except UnexpectedInput as exc:
         token: Any = getattr(exc, "token", None)
         start: int | None = getattr(token, "start_pos", None)
         if start is None or token.type == "$END":
-            end = len(text.rstrip())
-            raise SpecError(
-                "expression ends too early",
-                location=source.locate(ast.Span(max(end - 1, 0), end)),
-                hint=_eof_hint(text),
-            ) from None
+            raise _ends_too_early(source) from None
         raise SpecError(
             f"unexpected {str(token)!r} in expression",
             location=source.locate(ast.Span(start, start + len(str(token)))),
@@ -95,6 +85,15 @@ def _check_tree_depth(root: ast.Node, source: ast.ExprText) -> None:
                 hint="split it into several KPIs that refer to each other",
             )
         stack.extend((child, depth + 1) for child in ast.children(node))
+
+
+def _ends_too_early(source: ast.ExprText) -> SpecError:
+    end = len(source.text.rstrip())
+    return SpecError(
+        "expression ends too early",
+        location=source.locate(ast.Span(max(end - 1, 0), end)),
+        hint=_eof_hint(source.text),
+    )
 
 
 def _check_depth(source: ast.ExprText) -> None:
