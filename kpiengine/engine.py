@@ -9,6 +9,7 @@ This is the Python API::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import math
@@ -25,6 +26,7 @@ from kpiengine.check import CheckedSpec, check_filter, check_spec
 from kpiengine.errors import KpiError, RequestError, SourceError, SpecError, did_you_mean
 from kpiengine.expr import ast
 from kpiengine.expr.parser import parse
+from kpiengine.redact import redact_uri
 from kpiengine.result import Finding, KpiInfo, Result, Table, plain_value
 from kpiengine.spec import Spec
 
@@ -92,8 +94,12 @@ class Session:
             try:
                 self._open[name] = source_type.open(uri, base)
             except KpiError as exc:
-                if exc.location is None and name not in self.overrides:
-                    exc.location = sdef.location
+                if exc.location is None and name not in self.overrides and sdef.location:
+                    # The excerpt shows the spec's line: never with a password in it.
+                    line = sdef.location.line_text
+                    exc.location = dataclasses.replace(
+                        sdef.location, line_text=redact_uri(line) if line else line
+                    )
                 raise
         return self._open[name]
 
@@ -407,8 +413,6 @@ def _segment_tables(
 
 
 def _parameters(request: Request) -> dict[str, Any]:
-    from kpiengine.redact import redact_uri
-
     return {
         "by": list(request.by),
         "where": request.where,

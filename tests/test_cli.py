@@ -146,8 +146,8 @@ def test_missing_spec_file(workdir: Path) -> None:
         (["--where", "campain = 'x'"], "<--where>:1:1: error: unknown column `campain`"),
         (["--where", "campaign = "], "<--where>:1:"),
         (["--source", "nosuch=csv:data"], "unknown source `nosuch`"),
-        (["--source", "tiktok=csv:does/not/exist"], "file or folder not found"),
-        (["--source", "tiktok=ftp://example/x"], "no SQLAlchemy dialect"),
+        (["--source", "organic=csv:does/not/exist"], "file or folder not found"),
+        (["--source", "paid=ftp://example/x"], "no SQLAlchemy dialect"),
         (["--by", "period"], "--by: no dataset has dimension `period`"),
         (["--where", "date > 'August'"], "`August` is not a date"),
         (["--compare", "year"], "--compare year with grain total needs --from and --to"),
@@ -159,7 +159,7 @@ def test_request_errors(args: list[str], needle: str) -> None:
 
 def test_unreachable_database_does_not_leak_the_password() -> None:
     url = "postgresql+psycopg://analyst:s3cr3t-pw@127.0.0.1:9/tiktok"
-    proc = kpi("run", "specs/tiktok", "--source", f"tiktok={url}")
+    proc = kpi("run", "specs/tiktok", "--source", f"paid={url}")
     assert_user_error(proc, "analyst:***@127.0.0.1:9/tiktok")
     assert "s3cr3t-pw" not in proc.stderr + proc.stdout
 
@@ -211,7 +211,7 @@ def test_injection_through_where_is_a_plain_string(sqlite_copy: Path) -> None:
         "run",
         "specs/tiktok",
         "--source",
-        f"tiktok=sqlite:///{sqlite_copy}",
+        f"paid=sqlite:///{sqlite_copy}",
         "--where",
         hostile,
         "--kpi",
@@ -436,3 +436,18 @@ def test_explain_for_a_dialect_does_not_open_sources(tmp_path: Path) -> None:
     own = kpi("explain", str(spec))
     assert own.returncode == 0, own.stderr
     assert "pw@" not in own.stdout + own.stderr
+
+
+def test_a_secret_in_a_spec_line_is_not_shown(tmp_path: Path) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "sources:\n"
+        "  db: sqlite:///missing.db?password=topsecret42\n"
+        "datasets:\n  paid: {source: db, table: t, time: date, columns: {date: date, c: number}}\n"
+        "kpis:\n  c: sum(c)\n",
+        encoding="utf-8",
+    )
+    proc = kpi("run", str(spec))
+    assert_user_error(proc, "database file not found", "s.yaml:2:")
+    assert "password=***" in proc.stderr
+    assert "topsecret42" not in proc.stderr + proc.stdout
