@@ -348,16 +348,31 @@ def test_explain_shows_sql_with_bound_parameters() -> None:
     assert '"Summer Sale"' in proc.stdout.split("-- parameters:")[1]
 
 
-def test_help_is_fast_enough_to_not_import_drivers() -> None:
+def _imported_by(argv: list[str], modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` the ``kpi`` command ``argv`` imports (it must exit 0)."""
     code = (
-        "import sys, runpy; sys.argv = ['kpi', '--help'];\n"
+        f"import sys, runpy; sys.argv = ['kpi', *{argv!r}];\n"
         "try:\n    runpy.run_module('kpiengine', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        "bad = [m for m in ('sqlalchemy', 'duckdb', 'duckdb_engine', 'psycopg', 'lark', 'pydantic')"
-        " if m in sys.modules]\nprint('IMPORTED:' + ','.join(bad))"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        f"bad = [m for m in {modules!r} if m in sys.modules]\nprint('IMPORTED:' + ','.join(bad))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert proc.stdout.strip().splitlines()[-1] == "IMPORTED:"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    names = proc.stdout.strip().splitlines()[-1].removeprefix("IMPORTED:")
+    return [m for m in names.split(",") if m]
+
+
+DRIVERS = ("sqlalchemy", "duckdb", "duckdb_engine", "psycopg", "psycopg2", "pyhive")
+
+
+def test_help_is_fast_enough_to_not_import_drivers() -> None:
+    assert _imported_by(["--help"], (*DRIVERS, "lark", "pydantic")) == []
+
+
+def test_validate_imports_no_database_driver() -> None:
+    # The shipped spec declares its columns: checking it needs no database.
+    assert _imported_by(["validate", "specs/tiktok"], DRIVERS) == []
 
 
 def test_compare_previous_uses_data_before_the_range() -> None:
@@ -451,3 +466,16 @@ def test_a_secret_in_a_spec_line_is_not_shown(tmp_path: Path) -> None:
     assert_user_error(proc, "database file not found", "s.yaml:2:")
     assert "password=***" in proc.stderr
     assert "topsecret42" not in proc.stderr + proc.stdout
+
+
+def test_output_file_gets_the_usual_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    old = os.umask(0o022)
+    try:
+        assert kpi("run", "specs/tiktok", "--format", "json", "-o", str(target)).returncode == 0
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644
+    target.chmod(0o640)  # an existing file keeps its mode
+    assert kpi("run", "specs/tiktok", "--format", "json", "-o", str(target)).returncode == 0
+    assert target.stat().st_mode & 0o777 == 0o640
