@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         assert shape is not None
         n_rows, first_day, last_day, n_campaigns, n_ads = shape
         uri = f"duckdb:///{db}"
-        request = Request(grain="week", by=("campaign",), kpis=tuple(kpis), sources={"tiktok": uri})
+        request = Request(grain="week", by=("campaign",), kpis=tuple(kpis), sources={"paid": uri})
 
         # Correctness first (these runs also warm the file cache and the imports).
         result = kpiengine.evaluate(spec, request)
@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             "run",
             SPEC_DIR,
             "--source",
-            f"tiktok={uri}",
+            f"paid={uri}",
             "--grain",
             "week",
             "--by",
@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ratio = api_t / hand_t
     kpi_run = (
-        "`kpi run specs/tiktok --source tiktok=duckdb:///… --grain week --by campaign"
+        "`kpi run specs/tiktok --source paid=duckdb:///… --grain week --by campaign"
         " --kpi … --format json`"
     )
     figures = [
@@ -389,7 +389,7 @@ Written by `python bench/run.py --rows {args.rows} --repeat {args.repeat}`.
 DuckDB SQL in {seconds(build_time)} into a DuckDB file in a temporary directory.
 
 **Request.** The {len(kpis)} paid KPIs of `specs/tiktok` by week and campaign, the
-source `tiktok` rebound to that file: {len(api_rows):,} result rows. (a) and (b) run
+source `paid` rebound to that file: {len(api_rows):,} result rows. (a) and (b) run
 in the same process, interleaved; before any timing, the rows of (a) and of the JSON
 printed by (c) were checked against (b): the same rows, every KPI equal within a
 relative tolerance of {REL_TOL:g}. (a) is everything `evaluate` does per call:

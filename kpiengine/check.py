@@ -52,6 +52,8 @@ class CheckedSpec:
     functions: Mapping[str, FunctionDef]
     kpis: dict[str, CheckedKpi] = field(default_factory=dict)
     rules: dict[str, CheckedRule] = field(default_factory=dict)
+    #: The types of the KPIs checked so far: a KPI is checked after those it names.
+    kpi_types: dict[str, str] = field(default_factory=dict)
 
     def dataset_of_column(self, name: str) -> list[str]:
         return [ds for ds, cols in self.columns.items() if name in cols]
@@ -88,7 +90,9 @@ def check_spec(
     # First pass: each KPI's own expression.
     raw: dict[str, tuple[ast.Node, str, set[str], set[str]]] = {}
     prevs: dict[str, set[str]] = {}
-    for name, kpi in spec.kpis.items():
+    trees, order = _dependency_order(spec)
+    for name in order:
+        kpi = spec.kpis[name]
         try:
             if kpi.dataset is not None and kpi.dataset not in spec.datasets:
                 raise SpecError(
@@ -97,7 +101,7 @@ def check_spec(
                     hint=did_you_mean(kpi.dataset, spec.datasets),
                 )
             ctx = _Context("kpi", kpi.expr, kpi.dataset)
-            node = parse(kpi.expr)
+            node = trees[name] if name in trees else parse(kpi.expr)
             resolved, typ = _Checker(checked, ctx).outer(node)
             if typ == "boolean":
                 raise SpecError(
@@ -106,10 +110,12 @@ def check_spec(
                     hint="write conditions as rules (`rules: - when: …`)",
                 )
             raw[name] = (resolved, typ, ctx.kpi_refs, ctx.agg_datasets)
+            checked.kpi_types[name] = typ
             if ctx.prev_refs:
                 prevs[name] = ctx.prev_refs
         except SpecError as exc:
             errors.append(exc)
+    raw = {name: raw[name] for name in spec.kpis if name in raw}  # back in spec order
     # Second pass: the graph. Cycles, then the datasets each KPI needs.
     reported: set[frozenset[str]] = set()
     for name in raw:
@@ -126,6 +132,8 @@ def check_spec(
     if not errors:
         later = _uses_prev(raw, prevs)
         errors += _check_prev(spec, raw, prevs, later)
+        errors += _check_nested_shares(spec, raw)
+        errors += _check_sizes(spec, raw)
     if not errors:
         for name, (node, typ, refs, _) in raw.items():
             checked.kpis[name] = CheckedKpi(
@@ -146,6 +154,39 @@ def check_spec(
     if errors:
         raise SpecErrors(sort_errors(errors))
     return checked
+
+
+def _dependency_order(spec: Spec) -> tuple[dict[str, ast.Node], list[str]]:
+    """The parsed KPIs, and their names with each after the KPIs it names, so that a
+    reference to a KPI has that KPI's type (``first_day = '2024-01-01'`` reads the text
+    as a date). In a cycle, reported later, the order is arbitrary."""
+    trees: dict[str, ast.Node] = {}
+    uses: dict[str, list[str]] = {}
+    for name, kpi in spec.kpis.items():
+        try:
+            trees[name] = parse(kpi.expr)
+        except SpecError:
+            uses[name] = []  # reported when the KPI is checked
+            continue
+        refs = (n for n in ast.walk(trees[name]) if isinstance(n, ast.Ref) and not n.dataset)
+        uses[name] = [r.name for r in refs if r.name in spec.kpis and r.name != name]
+    order: list[str] = []
+    seen: set[str] = set()
+    for root in spec.kpis:  # depth first, without recursion: chains can be long
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(uses[root]))]
+        while stack:
+            name, pending = stack[-1]
+            following = next((n for n in pending if n not in seen), None)
+            if following is None:
+                stack.pop()
+                order.append(name)
+            else:
+                seen.add(following)
+                stack.append((following, iter(uses[following])))
+    return trees, order
 
 
 def check_filter(checked: CheckedSpec, text: ast.ExprText, dataset: str) -> ast.Node:
@@ -425,6 +466,106 @@ def _ref_location(kpi: Kpi, target: str) -> Location | None:
     return kpi.expr.locate(ast.Span(pos, pos + len(target)))
 
 
+def _settle(node: ast.Node, typ: str) -> ast.Node:
+    """Give the bare ``null`` in ``node`` the type its context wants (``sum(null)``,
+    ``x + null``, ``coalesce(null, 0)``, ``day = null``), through what passes a value on
+    (``coalesce``, ``if``, ``least``, ``greatest``, ``min``, ``max``). The SQL then holds a
+    typed NULL, which every database accepts where an untyped one may fail."""
+    if typ == "any":
+        return node
+    match node:
+        case ast.Null(type="any"):
+            return replace(node, type=typ)
+        case ast.Call(name="if", args=(cond, then, otherwise)):
+            return replace(node, args=(cond, _settle(then, typ), _settle(otherwise, typ)))
+        case ast.Call(name="coalesce" | "least" | "greatest", args=args):
+            return replace(node, args=tuple(_settle(a, typ) for a in args))
+        case ast.Agg(func="min" | "max", arg=arg) if arg is not None:
+            return replace(node, arg=_settle(arg, typ))
+    return node
+
+
+def _check_nested_shares(
+    spec: Spec, raw: Mapping[str, tuple[ast.Node, str, set[str], set[str]]]
+) -> list[KpiError]:
+    """share() of a KPI that is (or uses) a share(): SQL cannot nest window functions."""
+    errors: list[KpiError] = []
+    for name, (node, *_) in raw.items():
+        for share in (n for n in ast.walk(node) if isinstance(n, ast.Share)):
+            stack, seen = [share.operand], set()
+            while stack:
+                inner = stack.pop()
+                if isinstance(inner, ast.KpiRef) and inner.name not in seen and inner.name in raw:
+                    seen.add(inner.name)
+                    if any(isinstance(n, ast.Share) for n in ast.walk(raw[inner.name][0])):
+                        errors.append(
+                            SpecError(
+                                f"share() of KPI `{inner.name}`, which uses share() itself, "
+                                "cannot be computed",
+                                location=spec.kpis[name].expr.locate(ast.span_of(share)),
+                                hint="a share's total is over the period's rows already",
+                            )
+                        )
+                        stack.clear()
+                        break
+                    stack.append(raw[inner.name][0])
+                else:
+                    stack.extend(ast.children(inner))
+    return errors
+
+
+#: The most terms a KPI may have once written out in SQL: the KPIs it uses are inlined
+#: (each time they are used), so `k2: k1 + k1`, `k3: k2 + k2`, … doubles at each step.
+MAX_TERMS = 20_000
+
+
+def _check_sizes(
+    spec: Spec, raw: Mapping[str, tuple[ast.Node, str, set[str], set[str]]]
+) -> list[KpiError]:
+    """KPIs too large to compile: their SQL would take exponential time and space."""
+    sizes: dict[str, int] = {}
+
+    def kpi_size(name: str) -> int:
+        if name not in sizes:
+            sizes[name] = 1  # a cycle is reported elsewhere
+            sizes[name] = size(raw[name][0]) if name in raw else 1
+        return sizes[name]
+
+    def size(node: ast.Node) -> int:
+        match node:
+            case ast.KpiRef(name=name):
+                return kpi_size(name)
+            case ast.Call(name="least" | "greatest", args=args):
+                # compiled as a chain of CASEs, each repeating the one before twice
+                total = size(args[0])
+                for arg in args[1:]:
+                    total = 2 * total + 3 * size(arg) + 3
+                return total
+            case ast.Share(operand=operand):
+                return 2 * size(operand) + 3
+        return 1 + sum(size(child) for child in ast.children(node))
+
+    errors: list[KpiError] = []
+    for name, (_, _, refs, _) in raw.items():
+        # Name the first KPI of a chain that is too large, not every one after it.
+        if kpi_size(name) > MAX_TERMS and all(kpi_size(r) <= MAX_TERMS for r in refs):
+            errors.append(
+                SpecError(
+                    f"KPI `{name}` is too large to compute: written out with the KPIs it "
+                    f"uses, its SQL has more than {MAX_TERMS} terms",
+                    location=spec.kpis[name].location,
+                    hint="a KPI used several times is written out each time; "
+                    "nest fewer KPIs, least() or greatest()",
+                )
+            )
+    return errors
+
+
+def _known(types: Sequence[str]) -> str:
+    """The one type among ``types`` that is not ``any`` (``any`` if none is)."""
+    return next((t for t in types if t != "any"), "any")
+
+
 _NUMBER_FUNCS = {"sum", "avg"}
 _ARITH_OPS = {"+", "-", "*", "/"}
 
@@ -462,7 +603,13 @@ class _Checker:
                     raise self.error("share() is not available in rules; use it in a KPI", node)
                 inner, typ = self.outer(operand)
                 self._expect(operand, typ, "number", "share()")
-                return replace(node, operand=inner), "number"
+                if any(isinstance(n, ast.Share) for n in ast.walk(inner)):
+                    raise self.error(
+                        "share() of a share() cannot be computed",
+                        node,
+                        hint="a share's total is itself over the period's rows; use the inner one",
+                    )
+                return replace(node, operand=_settle(inner, "number")), "number"
             case ast.Prev(func=func, operand=operand):
                 if not isinstance(operand, ast.Ref) or operand.dataset is not None:
                     raise self.error(
@@ -481,7 +628,8 @@ class _Checker:
         if name in spec.kpis:
             self.ctx.kpi_refs.add(name)
             known = self.checked.kpis.get(name)  # KPIs are typed before rules are checked
-            return ast.KpiRef(name, node.span), known.type if known else "any"
+            typ = known.type if known else self.checked.kpi_types.get(name, "any")
+            return ast.KpiRef(name, node.span), typ
         if self.checked.dataset_of_column(name):
             raise self.error(
                 f"column `{name}` must be inside an aggregate, such as sum({name})",
@@ -515,6 +663,7 @@ class _Checker:
         func = node.func
         if func in _NUMBER_FUNCS or func in ("first", "last"):
             self._expect(node.arg, arg_type, "number", f"{func}()")  # type: ignore[arg-type]
+            arg = _settle(arg, "number")  # type: ignore[arg-type]
             result = "number"
         elif func in ("min", "max"):
             if arg_type == "boolean":
@@ -637,19 +786,20 @@ class _Checker:
             case ast.Neg(operand=a):
                 a2, ta = visit(a)  # type: ignore[operator]
                 self._expect(a, ta, "number", "unary `-`")
-                return replace(node, operand=a2), "number"
+                return replace(node, operand=_settle(a2, "number")), "number"
             case ast.BinOp(op=op, left=a, right=b):
                 a2, ta = visit(a)  # type: ignore[operator]
                 b2, tb = visit(b)  # type: ignore[operator]
                 self._expect(a, ta, "number", f"`{op}`")
                 self._expect(b, tb, "number", f"`{op}`")
-                return replace(node, left=a2, right=b2), "number"
+                left, right = _settle(a2, "number"), _settle(b2, "number")
+                return replace(node, left=left, right=right), "number"
             case ast.Compare(op=op, left=a, right=b):
                 a2, ta = visit(a)  # type: ignore[operator]
                 b2, tb = visit(b)  # type: ignore[operator]
                 self._same(node, ta, tb, f"`{op}`")
                 a2, b2 = self._date(a2, tb), self._date(b2, ta)
-                return replace(node, left=a2, right=b2), "boolean"
+                return replace(node, left=_settle(a2, tb), right=_settle(b2, ta)), "boolean"
             case ast.And(left=a, right=b) | ast.Or(left=a, right=b):
                 word = "and" if isinstance(node, ast.And) else "or"
                 a2, ta = visit(a)  # type: ignore[operator]
@@ -666,11 +816,17 @@ class _Checker:
                 return replace(node, operand=a2), "boolean"
             case ast.In(operand=a, items=items):
                 a2, ta = visit(a)  # type: ignore[operator]
-                new_items = []
+                new_items, item_types = [], []
                 for item in items:
                     i2, ti = visit(item)  # type: ignore[operator]
                     self._same(item, ta, ti, "`in`")
                     new_items.append(self._date(i2, ta))
+                    item_types.append(ti)
+                other = _known(item_types)
+                a2 = self._date(a2, other)
+                ta = "date" if isinstance(a2, ast.DateLit) else ta
+                a2 = _settle(a2, other)
+                new_items = [_settle(i, ta) for i in new_items]
                 return replace(node, operand=a2, items=tuple(new_items)), "boolean"
             case ast.Between(operand=a, low=lo, high=hi):
                 a2, ta = visit(a)  # type: ignore[operator]
@@ -678,7 +834,11 @@ class _Checker:
                 h2, th = visit(hi)  # type: ignore[operator]
                 self._same(lo, ta, tl, "`between`")
                 self._same(hi, ta, th, "`between`")
-                l2, h2 = self._date(l2, ta), self._date(h2, ta)
+                other = _known([tl, th])
+                a2 = self._date(a2, other)
+                ta = "date" if isinstance(a2, ast.DateLit) else ta
+                a2 = _settle(a2, other)
+                l2, h2 = _settle(self._date(l2, ta), ta), _settle(self._date(h2, ta), ta)
                 return replace(node, operand=a2, low=l2, high=h2), "boolean"
             case ast.Call(name=name, args=args):
                 fn = self.checked.functions.get(name)
@@ -708,7 +868,13 @@ class _Checker:
                     result = fn.check(types)
                 except ValueError as exc:
                     raise self.error(f"{name}(): {exc}", node) from None
-                return replace(node, args=tuple(new_args)), result
+                # Untyped nulls among the arguments take the result's type (the condition
+                # of if() is one), as in coalesce(x, null), abs(null), if(c, null, 0).
+                settled = [
+                    _settle(a, "boolean" if name == "if" and i == 0 else result)
+                    for i, a in enumerate(new_args)
+                ]
+                return replace(node, args=tuple(settled)), result
         raise self.error(f"no check rule for {type(node).__name__}", node)  # pragma: no cover
 
     def _date(self, node: ast.Node, other: str) -> ast.Node:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import itertools
 import math
 import operator
+import re
 import string
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -77,7 +79,7 @@ class Session:
         for name in self.overrides:
             if name not in spec.sources:
                 raise RequestError(
-                    f"--source names unknown source `{name}`",
+                    f"--source names unknown source `{redact_uri(name)}`",
                     hint=did_you_mean(name, spec.sources)
                     or "sources in the spec: " + ", ".join(f"`{s}`" for s in spec.sources),
                 )
@@ -544,7 +546,21 @@ def _statement(
     stmt = TableCompiler(
         checked, table_plan, window, tables, earlier=_previous_window(window)
     ).statement()
-    return stmt, dialect
+    # Labelled, so that the run can be found in the warehouse's query history.
+    return stmt.prefix_with(query_label(spec.name, table_plan.name)), dialect
+
+
+def query_label(spec: str, table: str) -> str:
+    """The comment that labels each statement: ``/* kpiengine spec=NAME table=NAME */``.
+
+    Names keep only letters, digits, ``_``, ``.`` and ``-`` (anything else becomes
+    ``_``), so that no spec name can end the comment or look like a bound parameter.
+    """
+
+    def clean(name: str) -> str:
+        return re.sub(r"[^\w.-]+", "_", name).strip("_")[:80] or "_"
+
+    return f"/* kpiengine spec={clean(spec)} table={clean(table)} */"
 
 
 def _previous_window(window: Window) -> Window | None:
@@ -599,11 +615,17 @@ def _run_table(
         columns.insert(0, [None] * len(raw_rows))
     rows.extend(dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True))
     for i, rule_name in enumerate(table_plan.rules):
-        for row, raw in zip(rows, raw_rows, strict=True):
-            if raw[width + i] == 1:
-                findings.append(_finding(checked, rule_name, row, table_plan.dimensions, infos))
+        flagged = map(_is_one, map(operator.itemgetter(width + i), raw_rows))
+        for row in itertools.compress(rows, flagged):
+            findings.append(_finding(checked, rule_name, row, table_plan.dimensions, infos))
     order = ["period", *table_plan.dimensions]
-    rows.sort(key=lambda r: [(r[k] is None, "" if r[k] is None else r[k]) for k in order])
+    keys = columns[(0 if has_period else 1) : len(order)]
+    if keys and not any(None in column for column in keys):
+        # No nulls among the keys (the usual case): the same order, on plain tuples.
+        key_of = list(zip(*keys, strict=True)).__getitem__
+        rows = [rows[i] for i in sorted(range(len(rows)), key=key_of)]
+    else:
+        rows.sort(key=lambda r: [(r[k] is None, "" if r[k] is None else r[k]) for k in order])
     findings.sort(
         key=lambda f: (
             f.rule,
@@ -641,7 +663,9 @@ def _period(value: Any) -> str | None:
 
 _PLAIN_TYPES = frozenset({int, str, type(None)})
 _is_not_none = functools.partial(operator.is_not, None)
+_is_one = functools.partial(operator.eq, 1)
 _NUMBER_TYPES = frozenset({int, float, type(None)})
+_DATE_TYPES = frozenset({dt.date, dt.datetime, type(None)})
 
 
 def _columns(raw_rows: Sequence[Sequence[Any]], count: int) -> list[list[Any]]:
@@ -656,6 +680,9 @@ def _columns(raw_rows: Sequence[Sequence[Any]], count: int) -> list[list[Any]]:
         types = set(map(type, column))
         if types <= _PLAIN_TYPES or (types <= _NUMBER_TYPES and _all_finite(column)):
             out.append(list(column))
+        elif types <= _DATE_TYPES:  # periods: few distinct values, each converted once
+            shown = {v: plain_value(v) for v in set(column)}
+            out.append([shown[v] for v in column])
         else:
             out.append([plain_value(v) for v in column])
     return out

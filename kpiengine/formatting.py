@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from decimal import Decimal
 
 from kpiengine.result import KpiInfo
@@ -94,14 +95,26 @@ def format_period(period: object, grain: str) -> str:
 
 
 def format_dimension(value: object) -> str:
-    """A dimension value as text: dates in ISO form, None as ``—``."""
+    """A dimension value as text: dates in ISO form, None as ``—``, control characters
+    escaped (see :func:`printable`)."""
     if value is None:
         return MISSING
     if isinstance(value, dt.date | dt.datetime | dt.time):
         return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return printable(str(value))
+
+
+#: Characters that would act on a terminal instead of showing: C0 and C1 controls, and
+#: the bidirectional overrides that reorder what is shown.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters written as escapes (``\\x1b``, ``\\n``): data
+    shown on a terminal must not move the cursor, clear the screen or change colours."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def _is_finite(value: _Number) -> bool:

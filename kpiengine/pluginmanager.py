@@ -8,6 +8,7 @@ providing the same name is a conflict: the name is unusable until one is removed
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 import pluggy
 
 from kpiengine import hookspecs
-from kpiengine.errors import PluginError, did_you_mean
+from kpiengine.errors import KpiError, PluginError, did_you_mean
 from kpiengine.registry import FunctionDef, OutputFormat, SourceType
 
 ENTRY_POINT_GROUP = "kpiengine"
@@ -170,7 +171,50 @@ def _collect(
                 target.pop(name, None)  # unusable until one of them is removed
                 continue
             owners[name] = impl.plugin_name
-            target[name] = item
+            target[name] = item if info.builtin else _guarded(item, kind, name, info)
+
+
+def _guarded(item: Any, kind: str, name: str, info: PluginInfo) -> Any:
+    """``item`` with its callables wrapped: an exception from a third-party plugin's code
+    becomes a :class:`PluginError` naming the plugin, not an internal error of kpiengine.
+    (A function's ``check`` may raise ValueError, its documented way to reject types.)"""
+    who = f"{kind} `{name}` of plugin {info.name} {info.version} ({info.distribution})"
+
+    def guard(call: Any, *, passes: tuple[type[Exception], ...] = ()) -> Any:
+        allowed: tuple[type[Exception], ...] = (KpiError, *passes)
+
+        def guarded(*args: Any) -> Any:
+            from kpiengine.redact import redact_uri, scrub, secrets_in
+
+            # A source's URI may hold a password or token: keep it out of any message.
+            uri_secrets = secrets_in(args[0]) if kind == "source" and args else []
+            try:
+                return call(*args)
+            except KpiError as exc:
+                exc.message = scrub(exc.message, uri_secrets)
+                exc.hint = scrub(exc.hint, uri_secrets) if exc.hint else exc.hint
+                exc.args = (exc.message,)
+                raise
+            except allowed:
+                raise
+            except Exception as exc:
+                detail = scrub(f"{type(exc).__name__}: {exc}", uri_secrets)
+                raise PluginError(
+                    f"{who} failed: {redact_uri(detail)}",
+                    hint="this is a problem in the plugin; report it to its authors",
+                ) from None
+
+        return guarded
+
+    if isinstance(item, SourceType):
+        return dataclasses.replace(item, open=guard(item.open))
+    if isinstance(item, OutputFormat):
+        return dataclasses.replace(item, render=guard(item.render))
+    if isinstance(item, FunctionDef):
+        return dataclasses.replace(
+            item, check=guard(item.check, passes=(ValueError,)), compile=guard(item.compile)
+        )
+    return item
 
 
 def _own_version() -> str:

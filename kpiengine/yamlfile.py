@@ -9,6 +9,7 @@ refuses duplicate keys, and stops once too many nodes have been built.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ from kpiengine.errors import Location, SpecError
 #: (through aliases) into more than this many nodes.
 MAX_BYTES = 5_000_000
 MAX_NODES = 200_000
+#: Refuse documents nested deeper than this (spec files need a handful of levels; the
+#: reader recurses, and a thousand levels would overflow the stack).
+MAX_NESTING = 64
 
 PathKey = tuple[str | int, ...]
 
@@ -43,8 +47,9 @@ class YamlDoc:
     values: dict[PathKey, Mark] = field(default_factory=dict)
     keys: dict[PathKey, Mark] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def lines(self) -> tuple[str, ...]:
+        # Split once per file: every expression of the file keeps these lines.
         return tuple(self.text.split("\n"))
 
     def location(self, path: PathKey, *, key: bool = False) -> Location:
@@ -143,6 +148,8 @@ class _Builder:
                 "(too large, or aliases nested too deeply)",
                 node,
             )
+        if len(path) > MAX_NESTING:
+            raise self._error(f"YAML nests too deeply (more than {MAX_NESTING} levels)", node)
         self.doc.values[path] = self._mark(node)
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}

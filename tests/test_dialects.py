@@ -151,7 +151,7 @@ def pg_url(postgres_db: str) -> str:
 
 def _check_engine(spec: Any, baseline: list[Any], url: str) -> None:
     for request, expected in zip(REQUESTS, baseline, strict=True):
-        rebound = Request(**{**request.__dict__, "sources": {"tiktok": url}})
+        rebound = Request(**{**request.__dict__, "sources": {"organic": url, "paid": url}})
         got = evaluate(spec, rebound)
         _assert_same(_numbers(expected), _numbers(got))
         assert [(f.rule, f.period, f.dimensions) for f in got.findings] == [
@@ -193,15 +193,27 @@ def test_dates_compare_with_iso_strings(baseline: list[Any]) -> None:
 
 def test_explain_is_one_query_per_table_with_one_aggregate_per_dataset(spec: Any) -> None:
     queries = explain(spec, Request(grain="week"))
-    assert [q.table for q in queries] == ["organic", "paid"]
-    organic, paid = queries
-    assert sorted(organic.datasets) == ["followers_daily", "organic_daily"]
+    assert [q.table for q in queries] == ["audience", "paid_audience", "organic", "paid"]
+    audience, paid_audience, organic, paid = queries
+    assert sorted(organic.datasets) == [
+        "followers_daily", "organic_daily", "videos", "viewers_daily",
+    ]  # fmt: skip
     assert paid.datasets == ["paid_daily"]
+    assert paid_audience.datasets == ["paid_audience"]
+    assert sorted(audience.datasets) == [
+        "audience_age", "audience_gender", "audience_territory", "follower_activity",
+        "viewers_daily",
+    ]  # fmt: skip
     # Each dataset's table is scanned once, whatever the number of KPIs.
     assert paid.sql.count("FROM paid_daily") == 1
-    assert organic.sql.count("FROM organic_daily") == 1
-    assert organic.sql.count("FROM followers_daily") == 1
+    for dataset in organic.datasets:
+        assert organic.sql.count(f"FROM {dataset}") == 1, dataset
+    for dataset in audience.datasets:
+        assert audience.sql.count(f"FROM {dataset}") == 1, dataset
+    # the twelve segment KPIs (filtered aggregates) share one scan of paid_audience
+    assert paid_audience.sql.count("FROM paid_audience") == 1
     assert paid.sql.upper().count("GROUP BY") == 1
+    assert paid_audience.sql.upper().count("GROUP BY") == 1
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "duckdb"])

@@ -202,6 +202,38 @@ def test_json_converts_dates_decimals_and_other_database_values() -> None:
     }
 
 
+def _slow_json(result: Result) -> str:
+    """The text render_json must give: ``json.dumps`` with indent=2 of the cleaned dict."""
+    data = outputs._finite(result.to_dict())
+    text = json.dumps(
+        data, indent=2, ensure_ascii=False, allow_nan=False, default=outputs._json_default
+    )
+    return text + "\n"
+
+
+def test_json_text_is_json_dumps_indented_text() -> None:
+    odd = Table(
+        "odd",
+        "other",
+        ["day"],
+        [VIEWS, ER],
+        [
+            {"period": None, "day": dt.date(2024, 3, 1), "views": Decimal("12"),
+             "engagement_rate": float("nan")},
+            {"period": "2024-03-01", "day": "Frühling ☀ \"q\"\n", "views": True,
+             "engagement_rate": float("-inf")},
+            {},
+        ],
+    )  # fmt: skip
+    empty = Table("empty", "other", [], [], [])
+    for result in (
+        make_result(),
+        Result("s", "total", None, None, [odd, empty], comparisons=[{"nested": [1, [2, {}]]}]),
+        Result("s", "total", None, None),
+    ):
+        assert outputs.render_json(result, PLAIN) == _slow_json(result)
+
+
 def test_json_keeps_non_ascii_text() -> None:
     table = Table(
         "t",

@@ -102,7 +102,7 @@ def test_a_third_party_output_and_function_work(tmp_path: Path) -> None:
     assert "functions: double" in listed.stdout
     run = kpi(tmp_path, "run", "specs/tiktok", "--format", "names")
     assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["organic", "paid"]
+    assert run.stdout.split() == ["audience", "paid_audience", "organic", "paid"]
     spec = tmp_path / "double.yaml"
     spec.write_text(
         textwrap.dedent(

@@ -73,6 +73,102 @@ def test_postgresql_is_opened_read_only(postgres_db: str) -> None:
     engine.dispose()
 
 
+# -- writes through the engine's own connection fail, whatever the URL asks for ------------
+
+WRITES = [
+    "INSERT INTO t VALUES ('2026-01-02', 2)",
+    "UPDATE t SET x = 0",
+    "DELETE FROM t",
+    "DROP TABLE t",
+    "CREATE TABLE u (x INTEGER)",
+    "ALTER TABLE t ADD COLUMN y INTEGER",
+]
+
+
+def _every_write_fails(source: Any) -> None:
+    for statement in WRITES:
+        with pytest.raises(sa.exc.DBAPIError), source.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Path:
+    db = tmp_path / "t.db"
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (d TEXT, x INTEGER)"))
+        conn.execute(sa.text("INSERT INTO t VALUES ('2026-01-01', 1)"))
+    engine.dispose()
+    return db
+
+
+@pytest.mark.parametrize("query", ["", "?mode=rwc", "?mode=rw&uri=true", "?mode=memory"])
+def test_sqlite_writes_fail_whatever_the_url_says(sqlite_db: Path, query: str) -> None:
+    before = sqlite_db.read_bytes()
+    source = SqlSource(f"sqlite:///{sqlite_db}{query}", sqlite_db.parent)
+    _every_write_fails(source)
+    # ATTACH would create the file it names, even on a read-only connection.
+    with pytest.raises(sa.exc.DBAPIError), source.engine.connect() as conn:
+        conn.execute(sa.text(f"ATTACH DATABASE '{sqlite_db.parent / 'new.db'}' AS other"))
+    source.close()
+    assert not (sqlite_db.parent / "new.db").exists()
+    assert sqlite_db.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?access_mode=read_write", "?access_mode=READ_WRITE", "?access_mode=automatic"]
+)
+def test_duckdb_writes_fail_whatever_the_url_says(tmp_path: Path, query: str) -> None:
+    db = tmp_path / "t.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE t (d DATE, x BIGINT)")
+    con.execute("INSERT INTO t VALUES ('2026-01-01', 1)")
+    con.close()
+    before = db.read_bytes()
+    source = SqlSource(f"duckdb:///{db}{query}", tmp_path)
+    _every_write_fails(source)
+    source.close()
+    assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?options=-c%20default_transaction_read_only%3Doff"],
+)
+def test_postgresql_writes_fail_whatever_the_url_says(postgres_db: str, query: str) -> None:
+    engine = sa.create_engine(postgres_db)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS t"))
+        conn.execute(sa.text("CREATE TABLE t (d DATE, x BIGINT)"))
+        conn.execute(sa.text("INSERT INTO t VALUES ('2026-01-01', 1)"))
+    source = SqlSource(postgres_db + query, Path.cwd())
+    with source.engine.connect() as conn:
+        assert conn.execute(sa.text("SHOW default_transaction_read_only")).scalar() == "on"
+    _every_write_fails(source)
+    source.close()
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM t")).scalar() == 1
+    engine.dispose()
+
+
+def test_file_sources_leave_their_files_alone(tmp_path: Path) -> None:
+    """CSV files are read through views of an in-memory DuckDB: writes land in memory,
+    never in the files."""
+    (tmp_path / "t.csv").write_text("d,x\n2026-01-01,1\n", encoding="utf-8")
+    before = (tmp_path / "t.csv").read_bytes()
+    source = FileSource(f"csv:{tmp_path}", tmp_path, "csv")
+    for statement in (
+        "INSERT INTO t VALUES ('2026-01-02', 2)",
+        "DELETE FROM t",
+        "UPDATE t SET x = 0",
+    ):
+        with pytest.raises(sa.exc.DBAPIError), source.engine.begin() as conn:
+            conn.execute(sa.text(statement))  # a view cannot be written
+    source.close()
+    assert (tmp_path / "t.csv").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
+
+
 def test_missing_database_file_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="database file not found"):
         SqlSource("sqlite:///missing.db", tmp_path)
@@ -95,7 +191,7 @@ def test_parquet_folder(tmp_path: Path) -> None:
         con.execute(f"COPY (SELECT * FROM read_csv_auto('{src}')) TO '{dst}' (FORMAT parquet)")
     con.close()
     spec = load_spec(ROOT / "specs" / "tiktok")
-    result = evaluate(spec, Request(kpis=("clicks",), sources={"tiktok": f"parquet:{folder}"}))
+    result = evaluate(spec, Request(kpis=("clicks",), sources={"paid": f"parquet:{folder}"}))
     assert result.tables[0].rows[0]["clicks"] == _paid_clicks()
 
 

@@ -25,13 +25,19 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = "specs/tiktok"
 DATA = ROOT / SPEC / "data"
-FILES = ("organic_daily.csv", "followers_daily.csv", "paid_daily.csv")
+EXPORTS = ROOT / SPEC / "exports"
+FILES = (
+    "organic_daily.csv", "followers_daily.csv", "paid_daily.csv", "viewers_daily.csv",
+    "videos.csv", "follower_activity.csv", "audience_gender.csv", "audience_territory.csv",
+    "audience_age.csv", "paid_audience.csv",
+)  # fmt: skip
 FIRST_DAY, LAST_DAY = date(2026, 7, 1), date(2026, 9, 30)
 
 ORGANIC_KPIS = (
     "organic_views", "organic_likes", "organic_comments", "organic_shares",
     "organic_engagements", "organic_engagement_rate", "engagement_rate_by_followers",
     "profile_views", "followers", "follower_growth", "follower_growth_rate",
+    "organic_reach", "new_viewer_share", "videos_posted", "avg_views_per_video",
 )  # fmt: skip
 PAID_KPIS = (
     "spend", "impressions", "paid_reach", "frequency", "clicks", "ctr", "cpc", "cpm",
@@ -40,6 +46,20 @@ PAID_KPIS = (
     "paid_follows", "cost_per_follow",
 )  # fmt: skip
 PAID_DIMENSIONS = ("campaign", "ad_group", "ad", "objective", "currency")
+AUDIENCE_KPIS = (
+    "follower_share_by_gender", "follower_share_by_territory", "follower_share_by_age",
+    "active_followers", "peak_active_followers", "best_hour_to_post", "new_viewers",
+    "returning_viewers", "returning_viewer_share",
+)  # fmt: skip
+SEGMENTS = {"age": "age", "gender": "gender", "country": "country",
+            "interest": "interest_category"}  # fmt: skip
+SEGMENT_KPIS = tuple(
+    f"{kind}_by_{name}" for name in SEGMENTS for kind in ("ctr", "conversion_rate", "cpa")
+)
+TEXT_COLUMNS = (
+    *PAID_DIMENSIONS, "age", "gender", "country", "interest_category", "territory",
+    "video_id", "title", "posted_at",
+)  # fmt: skip
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
@@ -120,8 +140,9 @@ def load(name: str, directory: Path = DATA) -> list[Row]:
     with (directory / f"{name}.csv").open(encoding="utf-8", newline="") as f:
         rows = []
         for raw in csv.DictReader(f):
-            row = {k: (v if k in PAID_DIMENSIONS else _parse(v)) for k, v in raw.items()}
-            row["date"] = date.fromisoformat(raw["date"])
+            row = {k: (v or None) if k in TEXT_COLUMNS else _parse(v) for k, v in raw.items()}
+            if "date" in raw:
+                row["date"] = date.fromisoformat(raw["date"])
             rows.append(row)
         return rows
 
@@ -129,6 +150,13 @@ def load(name: str, directory: Path = DATA) -> list[Row]:
 ORGANIC = load("organic_daily")
 FOLLOWERS = load("followers_daily")
 PAID = load("paid_daily")
+VIEWERS = load("viewers_daily")
+VIDEOS = load("videos")
+ACTIVITY = load("follower_activity")
+GENDER = load("audience_gender")
+TERRITORY = load("audience_territory")
+AGE = load("audience_age")
+PAID_AUDIENCE = load("paid_audience")
 
 
 def bucket(day: date, grain: str) -> str | None:
@@ -195,15 +223,19 @@ def paid_kpis(rows: list[Row]) -> Row:
     }
 
 
-def organic_kpis(organic: list[Row], followers: list[Row]) -> Row:
+def organic_kpis(
+    organic: list[Row], followers: list[Row], viewers: list[Row], videos: list[Row]
+) -> Row:
     views, likes = total(organic, "views"), total(organic, "likes")
     comments, shares = total(organic, "comments"), total(organic, "shares")
-    engagements = likes + comments + shares
+    engagements = None if likes is None else likes + comments + shares
     end = None  # followers on the latest day of the period (summed over that day's rows)
     if followers:
         last_day = max(r["date"] for r in followers)
         end = sum(r["followers"] for r in followers if r["date"] == last_day)
     growth = total(followers, "followers_change")
+    reach = total(viewers, "viewers_total")
+    posted = len(videos) or None  # a period without videos has no row to count: null
     return {
         "organic_views": views,
         "organic_likes": likes,
@@ -215,7 +247,11 @@ def organic_kpis(organic: list[Row], followers: list[Row]) -> Row:
         "profile_views": total(organic, "profile_views"),
         "followers": end,
         "follower_growth": growth,
-        "follower_growth_rate": div(growth, end - growth),
+        "follower_growth_rate": None if growth is None else div(growth, end - growth),
+        "organic_reach": reach,
+        "new_viewer_share": div(total(viewers, "viewers_new"), reach),
+        "videos_posted": posted,
+        "avg_views_per_video": div(total(videos, "views"), posted),
     }
 
 
@@ -243,11 +279,56 @@ def expected_organic(
 ) -> dict[Key, Row]:
     organic: dict[Key, list[Row]] = defaultdict(list)
     followers: dict[Key, list[Row]] = defaultdict(list)
-    for rows, groups in ((ORGANIC, organic), (FOLLOWERS, followers)):
+    viewers: dict[Key, list[Row]] = defaultdict(list)
+    videos: dict[Key, list[Row]] = defaultdict(list)
+    for rows, groups in ((ORGANIC, organic), (FOLLOWERS, followers), (VIEWERS, viewers),
+                         (VIDEOS, videos)):  # fmt: skip
         for r in rows:
             if in_range(r["date"], date_from, date_to):
                 groups[(bucket(r["date"], grain),)].append(r)
-    return {key: organic_kpis(organic[key], followers[key]) for key in organic.keys() | followers}
+    keys = organic.keys() | followers.keys() | viewers.keys() | videos.keys()
+    return {key: organic_kpis(organic[key], followers[key], viewers[key], videos[key])
+            for key in keys}  # fmt: skip
+
+
+def expected_audience(activity: list[Row] = ACTIVITY) -> Row:
+    """The audience KPIs over everything (no breakdown, grain total)."""
+    counts = [r["active_followers"] for r in activity]
+    peak = max(counts) if counts else None
+    # the busiest hour; on a tie, the later hour
+    best = max((r["active_followers"], r["hour"]) for r in activity)[1] if activity else None
+    returning = total(VIEWERS, "viewers_returning")
+    return {
+        "follower_share_by_gender": total(GENDER, "share"),
+        "follower_share_by_territory": total(TERRITORY, "share"),
+        "follower_share_by_age": total(AGE, "share"),
+        "active_followers": sum(counts) / len(counts) if counts else None,
+        "peak_active_followers": peak,
+        "best_hour_to_post": best,
+        "new_viewers": total(VIEWERS, "viewers_new"),
+        "returning_viewers": returning,
+        "returning_viewer_share": div(returning, total(VIEWERS, "viewers_total")),
+    }
+
+
+def segment_kpis(rows: list[Row]) -> Row:
+    """CTR, conversion rate and CPA of each breakdown, each over the rows that have it."""
+    out: Row = {}
+    for name, column in SEGMENTS.items():
+        mine = [r for r in rows if r[column] is not None]
+        clicks, conversions = total(mine, "clicks"), total(mine, "conversions")
+        out[f"ctr_by_{name}"] = div(clicks, total(mine, "impressions"))
+        out[f"conversion_rate_by_{name}"] = div(conversions, clicks)
+        out[f"cpa_by_{name}"] = div(total(mine, "spend"), conversions)
+    return out
+
+
+def expected_segments(by: str | None = None, grain: str = "total") -> dict[Key, Row]:
+    groups: dict[Key, list[Row]] = defaultdict(list)
+    for r in PAID_AUDIENCE:
+        key = (bucket(r["date"], grain),) + ((r[by],) if by else ())
+        groups[key].append(r)
+    return {key: segment_kpis(rows) for key, rows in groups.items()}
 
 
 def assert_rows(got: dict[Key, Row], expected: dict[Key, Row], kpis: Iterable[str]) -> None:
@@ -283,7 +364,10 @@ def test_sample_data_has_the_planted_quirks() -> None:
     assert {r["currency"] for r in PAID} == {"USD"}
     assert any(r["views"] == 0 and r["likes"] == 0 for r in ORGANIC)
     assert any(r["comments"] == -1 for r in ORGANIC)
-    assert any(r["followers_change"] < 0 for r in FOLLOWERS)
+    assert any(r["followers_change"] is not None and r["followers_change"] < 0 for r in FOLLOWERS)
+    # the data starts on FIRST_DAY: its growth against the day before is unknown
+    assert FOLLOWERS[0]["followers_change"] is None
+    assert all(r["followers_change"] is not None for r in FOLLOWERS[1:])
     assert any(r["impressions"] == 0 and r["spend"] == 0 for r in PAID)
     assert any(r["conversion_value"] is None for r in PAID)
     assert "Créateur's cut" in {r["ad"] for r in PAID}
@@ -293,18 +377,28 @@ def test_sample_data_has_the_planted_quirks() -> None:
 
 
 def test_generator_is_deterministic(tmp_path: Path) -> None:
+    out, exports = tmp_path / "data", tmp_path / "exports"
     proc = subprocess.run(
-        [sys.executable, "scripts/make_sample_data.py", "--out", str(tmp_path)],
+        [sys.executable, "scripts/make_sample_data.py", "--out", str(out), "--exports",
+         str(exports)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-    )
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
     for name in FILES:
-        assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
+        assert (out / name).read_bytes() == (DATA / name).read_bytes(), name
+    # the TikTok-format exports of the same numbers (saved API answers are not generated)
+    for kind in ("studio", "ads"):
+        written = sorted(p.name for p in (exports / kind).iterdir())
+        shipped = sorted(p.name for p in (EXPORTS / kind).iterdir())
+        assert written == shipped
+        assert len(written) >= 4
+        for name in written:
+            assert (exports / kind / name).read_bytes() == (EXPORTS / kind / name).read_bytes()
 
 
 # ---------------------------------------------------------------------------
@@ -317,8 +411,12 @@ def test_totals_for_every_kpi() -> None:
     assert result["grain"] == "total"
     assert kpis_in(result, "organic") == set(ORGANIC_KPIS)
     assert kpis_in(result, "paid") == set(PAID_KPIS)
+    assert kpis_in(result, "audience") == set(AUDIENCE_KPIS)
+    assert kpis_in(result, "paid_audience") == set(SEGMENT_KPIS)
     assert_rows(engine_rows(result, "organic"), expected_organic(), ORGANIC_KPIS)
     assert_rows(engine_rows(result, "paid"), expected_paid(), PAID_KPIS)
+    assert_rows(engine_rows(result, "audience"), {(None,): expected_audience()}, AUDIENCE_KPIS)
+    assert_rows(engine_rows(result, "paid_audience"), expected_segments(), SEGMENT_KPIS)
 
 
 def test_sub_range() -> None:
@@ -441,6 +539,94 @@ def test_kpi_subset() -> None:
         expected_paid()[(None,)]["ctr"], rel=1e-9
     )
     assert engine_rows(result, "organic")[(None,)]["followers"] == FOLLOWERS[-1]["followers"]
+
+
+# ---------------------------------------------------------------------------
+# Audience
+
+
+@pytest.mark.parametrize(
+    ("by", "rows", "column"),
+    [("gender", GENDER, "gender"), ("territory", TERRITORY, "territory"), ("age", AGE, "age")],
+)
+def test_follower_shares_by_dimension(by: str, rows: list[Row], column: str) -> None:
+    result = run_json("--by", by, "--kpi", f"follower_share_by_{by}")
+    got = engine_rows(result, "audience", [by])
+    expected = {(None, r[column]): {f"follower_share_by_{by}": r["share"]} for r in rows}
+    assert_rows(got, expected, [f"follower_share_by_{by}"])
+    assert sum(r["share"] for r in rows) == pytest.approx(1.0)
+
+
+def test_active_followers_by_hour_and_the_best_hour() -> None:
+    result = run_json("--by", "hour", "--kpi", "active_followers", "--kpi", "best_hour_to_post")
+    got = engine_rows(result, "audience", ["hour"])
+    expected = {}
+    for hour in range(24):
+        rows = [r for r in ACTIVITY if r["hour"] == hour]
+        assert len(rows) == 7  # the last seven days
+        expected[(None, hour)] = {
+            "active_followers": sum(r["active_followers"] for r in rows) / 7,
+            "best_hour_to_post": hour,
+        }
+    assert_rows(got, expected, ["active_followers", "best_hour_to_post"])
+    whole = engine_rows(run_json("--kpi", "best_hour_to_post"), "audience")[(None,)]
+    best = expected_audience()["best_hour_to_post"]
+    assert whole["best_hour_to_post"] == best
+    assert 17 <= best <= 22  # the evening peak planted in the sample data
+    # by day: each day's busiest hour
+    daily = run_json(
+        "--grain", "day", "--kpi", "best_hour_to_post", "--kpi", "peak_active_followers"
+    )
+    got_daily = engine_rows(daily, "audience")
+    by_day = {
+        (day.isoformat(),): expected_audience([r for r in ACTIVITY if r["date"] == day])
+        for day in {r["date"] for r in ACTIVITY}
+    }
+    assert_rows(got_daily, by_day, ["best_hour_to_post", "peak_active_followers"])
+
+
+def test_new_and_returning_viewers_by_month() -> None:
+    result = run_json("--grain", "month", "--kpi", "new_viewers", "--kpi", "returning_viewers",
+                      "--kpi", "returning_viewer_share", "--kpi", "new_viewer_share")  # fmt: skip
+    audience = engine_rows(result, "audience")
+    organic = engine_rows(result, "organic")
+    for month in ("2026-07-01", "2026-08-01", "2026-09-01"):
+        rows = [r for r in VIEWERS if bucket(r["date"], "month") == month]
+        new, back = total(rows, "viewers_new"), total(rows, "viewers_returning")
+        reach = total(rows, "viewers_total")
+        assert new is not None
+        assert back is not None
+        assert new + back == reach  # the day not counted yet is null in all three
+        assert audience[(month,)]["new_viewers"] == new
+        assert audience[(month,)]["returning_viewers"] == back
+        assert audience[(month,)]["returning_viewer_share"] == pytest.approx(back / reach)
+        assert organic[(month,)]["new_viewer_share"] == pytest.approx(new / reach)
+
+
+@pytest.mark.parametrize("by", ["age", "gender", "country", "interest_category"])
+def test_paid_results_by_audience_segment(by: str) -> None:
+    result = run_json("--by", by, *(x for k in SEGMENT_KPIS for x in ("--kpi", k)))
+    got = engine_rows(result, "paid_audience", [by])
+    expected = expected_segments(by)
+    assert_rows(got, expected, SEGMENT_KPIS)
+    name = next(n for n, c in SEGMENTS.items() if c == by)
+    values = {key[1]: row[f"ctr_by_{name}"] for key, row in got.items() if key[1] is not None}
+    assert len(values) >= 2
+    assert len({round(v, 6) for v in values.values()}) == len(values)  # segments differ
+
+
+def test_segment_reports_each_cover_the_whole_delivery() -> None:
+    # Each audience report splits the same delivery: its totals are paid_daily's.
+    for column in SEGMENTS.values():
+        rows = [r for r in PAID_AUDIENCE if r[column] is not None]
+        assert total(rows, "impressions") == total(PAID, "impressions")
+        assert total(rows, "clicks") == total(PAID, "clicks")
+        assert total(rows, "spend") == pytest.approx(total(PAID, "spend"))
+    result = run_json("--kpi", "ctr", "--kpi", "ctr_by_age", "--kpi", "ctr_by_interest")
+    paid = engine_rows(result, "paid")[(None,)]
+    segments = engine_rows(result, "paid_audience")[(None,)]
+    assert segments["ctr_by_age"] == pytest.approx(paid["ctr"], rel=1e-12)
+    assert segments["ctr_by_interest"] == pytest.approx(paid["ctr"], rel=1e-12)
 
 
 # ---------------------------------------------------------------------------

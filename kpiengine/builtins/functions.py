@@ -58,22 +58,33 @@ def _compile_round(args: Sequence[Any]) -> Any:
 
 
 def _compile_least(args: Sequence[Any]) -> Any:
-    # CASE rather than least()/greatest(): SQLite calls them min()/max().
+    # CASE rather than least()/greatest(): SQLite calls them min()/max(), and its min()
+    # is null when any argument is. Nulls are skipped, as PostgreSQL and DuckDB do.
     import sqlalchemy as sa
 
-    out = args[0]
-    for arg in args[1:]:
-        out = sa.case((arg < out, arg), else_=out)
+    values = _not_null(args)
+    out = values[0]
+    for arg in values[1:]:
+        out = sa.func.coalesce(sa.case((arg < out, arg)), out, arg)
     return out
 
 
 def _compile_greatest(args: Sequence[Any]) -> Any:
     import sqlalchemy as sa
 
-    out = args[0]
-    for arg in args[1:]:
-        out = sa.case((arg > out, arg), else_=out)
+    values = _not_null(args)
+    out = values[0]
+    for arg in values[1:]:
+        out = sa.func.coalesce(sa.case((arg > out, arg)), out, arg)
     return out
+
+
+def _not_null(args: Sequence[Any]) -> list[Any]:
+    """The arguments without literal nulls, which least() and greatest() skip anyway."""
+    import sqlalchemy as sa
+
+    values = [a for a in args if not isinstance(a, sa.sql.elements.Null)]
+    return values or [sa.null()]
 
 
 @hookimpl
@@ -104,6 +115,8 @@ def kpi_functions() -> list[FunctionDef]:
             _compile_round,
             "`round(x)` or `round(x, digits)`.",
         ),
-        FunctionDef("least", 2, None, _common, _compile_least, "The smallest argument."),
-        FunctionDef("greatest", 2, None, _common, _compile_greatest, "The largest argument."),
+        FunctionDef("least", 2, None, _common, _compile_least, "The smallest non-null argument."),
+        FunctionDef(
+            "greatest", 2, None, _common, _compile_greatest, "The largest non-null argument."
+        ),
     ]

@@ -19,7 +19,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from kpiengine import hookimpl
-from kpiengine.formatting import format_dimension, format_period, format_value
+from kpiengine.formatting import format_dimension, format_period, format_value, printable
 from kpiengine.registry import OutputContext, OutputFormat
 from kpiengine.result import LEVELS, KpiInfo, Result, Table, plain_value
 
@@ -58,9 +58,58 @@ def kpi_output_formats() -> list[OutputFormat]:
 
 def render_json(result: Result, ctx: OutputContext) -> str:
     """``Result.to_dict()`` as indented JSON; NaN and infinity become null."""
-    data = _finite(result.to_dict())
-    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=_json_default)
-    return text + "\n"
+    return _indented(result.to_dict(), 0) + "\n"
+
+
+_FLAT_TYPES = frozenset({str, int, float, bool, type(None)})
+_STR_TYPE = frozenset({str})
+_flat_encoders: dict[int, json.JSONEncoder] = {}
+
+
+def _indented(value: Any, level: int) -> str:
+    """The text ``json.dumps(_finite(value), indent=2, …)`` gives at nesting ``level``.
+
+    ``json`` writes indented output with its pure-Python encoder, which is slow on
+    thousands of rows. Here a non-empty dict or list of plain values (a result row, a
+    finding, a KPI's metadata) goes through the C encoder, with the line break and
+    indentation written into its item separator; only the few containers above those
+    take the slow path.
+    """
+    pad = "  " * level
+    if isinstance(value, dict | list | tuple) and value:
+        inner = pad + "  "
+        if isinstance(value, dict):
+            if _STR_TYPE.issuperset(map(type, value)):  # (type checks at C speed)
+                if _FLAT_TYPES.issuperset(map(type, value.values())):
+                    return _flat(value, level, inner, pad)
+                parts = [_key(k) + ": " + _indented(v, level + 1) for k, v in value.items()]
+                return "{\n" + inner + (",\n" + inner).join(parts) + "\n" + pad + "}"
+        elif _FLAT_TYPES.issuperset(map(type, value)):
+            return _flat(value, level, inner, pad)
+        else:
+            parts = [_indented(v, level + 1) for v in value]
+            return "[\n" + inner + (",\n" + inner).join(parts) + "\n" + pad + "]"
+    text = json.dumps(
+        _finite(value), indent=2, ensure_ascii=False, allow_nan=False, default=_json_default
+    )
+    return text.replace("\n", "\n" + pad) if level else text
+
+
+def _flat(value: Any, level: int, inner: str, pad: str) -> str:
+    encoder = _flat_encoders.get(level)
+    if encoder is None:
+        encoder = _flat_encoders[level] = json.JSONEncoder(
+            ensure_ascii=False, allow_nan=False, separators=(",\n" + inner, ": ")
+        )
+    try:
+        text = encoder.encode(value)
+    except ValueError:  # NaN or infinity: null, as _finite makes them
+        text = encoder.encode(_finite(value))
+    return text[0] + "\n" + inner + text[1:-1] + "\n" + pad + text[-1]
+
+
+def _key(key: str) -> str:
+    return json.dumps(key, ensure_ascii=False)
 
 
 def _finite(value: Any) -> Any:
@@ -353,7 +402,9 @@ def _print_findings(console: Console, result: Result) -> None:
         where = [format_period(finding.period, result.grain)] if finding.period else []
         where += [f"{k}={format_dimension(v)}" for k, v in finding.dimensions.items()]
         level = Text(finding.level, style=_LEVEL_STYLES.get(finding.level, ""))
-        rows.append((level, Text(finding.rule), Text(" ".join(where)), Text(finding.message)))
+        rows.append(
+            (level, Text(finding.rule), Text(" ".join(where)), Text(printable(finding.message)))
+        )
 
     grid = RichTable(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
     for _ in range(4):

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 
 def _value_type(type_code: Any) -> ValueType:
-    """Map a DB-API type code (DuckDB's type names, PostgreSQL's OIDs) to a value type."""
+    """Map a DB-API type code (DuckDB's type names, PostgreSQL's OIDs, PyHive's
+    ``BIGINT_TYPE``-style names for Spark and Hive) to a value type."""
     if isinstance(type_code, int):  # PostgreSQL OIDs
         if type_code in (20, 21, 23, 700, 701, 1700):
             return "number"
@@ -30,7 +31,8 @@ def _value_type(type_code: Any) -> ValueType:
             return "boolean"
         return "any"
     name = str(type_code or "").upper()
-    if not name or name == "NONE":
+    name = name.removesuffix("_TYPE")  # PyHive: BIGINT_TYPE, STRING_TYPE, DATE_TYPE, …
+    if not name or name == "NONE" or "INTERVAL" in name:  # INTERVAL holds "INT"
         return "any"
     if any(k in name for k in ("INT", "DOUBLE", "FLOAT", "DECIMAL", "NUMERIC", "REAL")):
         return "number"
@@ -71,10 +73,15 @@ class SqlSource:
                 target = db if db.startswith("file:") else f"file:{db}"
                 url = url.set(database=target, query={**url.query, "mode": "ro", "uri": "true"})
             else:
-                url = url.set(database=db)
+                # DuckDB reads the URL's query as settings: `access_mode=read_write` there
+                # would win over read_only.
+                query = {k: v for k, v in url.query.items() if k.lower() != "access_mode"}
+                url = url.set(database=db, query=query)
                 kwargs["connect_args"] = {"read_only": True}
         elif backend == "postgresql":
             kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+        # Others (hive:// for Spark's Thrift server, the warehouses) have no read-only
+        # connection option: a user that can only read is the way (docs/scale-out.md).
         try:
             self._engine = sa.create_engine(url, **kwargs)
         except NoSuchModuleError:
@@ -87,6 +94,8 @@ class SqlSource:
                 f"the database driver for {self.display} is not installed ({exc.name or exc})",
                 hint="for PostgreSQL: `pip install 'kpiengine[postgresql]'`",
             ) from None
+        if backend == "sqlite":
+            sa.event.listen(self._engine, "connect", _no_attach)
         self._columns: dict[str, dict[str, ValueType]] = {}
 
     @property
@@ -130,10 +139,19 @@ class SqlSource:
         self._engine.dispose()
 
 
+def _no_attach(dbapi_connection: Any, record: Any) -> None:
+    """No ATTACH on SQLite connections: even read-only, ATTACH creates the file it names."""
+    import sqlite3
+
+    dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+
+
 class FileSource(SqlSource):
     """CSV or Parquet files (one file, or every file in a folder) as views in DuckDB in memory.
 
-    Each file becomes a table named after its file name without the extension.
+    Each file becomes a table named after its file name without the extension. A file
+    is read (and, for CSV, its format sniffed) when a query first asks for its table,
+    so a run reads only the files its datasets use.
     """
 
     def __init__(self, uri: str, base_dir: Path, kind: str) -> None:
@@ -156,18 +174,33 @@ class FileSource(SqlSource):
             files = [path]
         else:
             raise SourceError(f"file or folder not found: {path} (source {uri})")
+        self._kind = kind
+        self._unread = {_table_name(file): file for file in files}
         self._engine = sa.create_engine("duckdb:///:memory:", poolclass=StaticPool)
+
+    def table(self, name: str, columns: Sequence[str] | None = None) -> FromClause:
+        self._read(name)
+        return super().table(name, columns)
+
+    def columns(self, table: str) -> dict[str, ValueType]:
+        self._read(table)
+        return super().columns(table)
+
+    def _read(self, name: str) -> None:
+        """Make the view of table ``name`` if it comes from a file not read yet."""
+        file = self._unread.pop(name, None)
+        if file is None:
+            return
         raw = self._engine.raw_connection()
         try:
             con: Any = raw.driver_connection
-            for file in files:
-                name = _table_name(file)
-                try:
-                    rel = con.read_csv(str(file)) if kind == "csv" else con.read_parquet(str(file))
-                    rel.create_view(name, replace=True)
-                except Exception as exc:
-                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                    raise SourceError(f"cannot read {kind} file {file}: {first}") from None
+            try:
+                kind = self._kind
+                rel = con.read_csv(str(file)) if kind == "csv" else con.read_parquet(str(file))
+                rel.create_view(name, replace=True)
+            except Exception as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise SourceError(f"cannot read {kind} file {file}: {first}") from None
         finally:
             raw.close()
 

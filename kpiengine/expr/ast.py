@@ -93,6 +93,9 @@ class Bool(Node):
 @dataclass(frozen=True)
 class Null(Node):
     span: Span | None = _span()
+    #: Set by the checker from the context (``sum(null)`` is a number), so that the SQL
+    #: gets a typed NULL: PostgreSQL cannot sum, or add to, an untyped one.
+    type: str = "any"
 
 
 @dataclass(frozen=True)

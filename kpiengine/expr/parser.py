@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from typing import TYPE_CHECKING, Any
 
 from kpiengine.errors import SpecError
@@ -169,10 +170,17 @@ def _unquote(token: str) -> str:
     return "".join(out)
 
 
-def _number(text: str) -> int | float:
-    if any(c in text for c in ".eE"):
-        return float(text)
-    return int(text)
+def _number(text: str, span: ast.Span) -> int | float:
+    """A number literal: a whole number if it fits in 64 bits, else floating point."""
+    value: int | float = float(text) if any(c in text for c in ".eE") else int(text)
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        try:
+            value = float(value)
+        except OverflowError:
+            value = math.inf
+    if not math.isfinite(value):
+        raise _BadNode(f"number `{text}` is too large", span)
+    return value
 
 
 class _ToAst:
@@ -207,9 +215,9 @@ class _ToAst:
         meta = tree.meta
         span = _span(meta)
         if data == "number":
-            return ast.Num(_number(str(args[0])), span)
+            return ast.Num(_number(str(args[0]), span), span)
         if data == "percent":
-            return ast.Num(_number(str(args[0])[:-1]) / 100, span)
+            return ast.Num(_number(str(args[0])[:-1], span) / 100, span)
         if data == "string":
             return ast.Str(_unquote(str(args[0])), span)
         if data == "true":

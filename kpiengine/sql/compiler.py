@@ -25,7 +25,7 @@ from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
 
 from kpiengine.check import CheckedSpec
 from kpiengine.expr import ast
-from kpiengine.sql.dialects import PeriodShift, PeriodStart, SafeDiv, to_double
+from kpiengine.sql.dialects import BigInt, PeriodShift, PeriodStart, SafeDiv, to_double
 
 Expr = ColumnElement[Any]
 
@@ -128,7 +128,7 @@ class TableCompiler:
         if self.window.grain != "total":
             columns.append(cur.c.period)
         columns += [cur.c[d] for d in self.plan.dimensions]
-        columns += [outer.kpi(k).label(k) for k in self.plan.kpis]
+        columns += [outer.kpi(k).label(_name(k)) for k in self.plan.kpis]
         one: Expr = sa.literal_column("1")
         zero: Expr = sa.literal_column("0")
         for i, node in enumerate(rules):
@@ -160,8 +160,8 @@ class TableCompiler:
         columns: list[Expr] = []
         if period is not None:
             columns.append(period.label("period"))
-        columns += [key.label(dim) for key, dim in zip(dims, self.plan.dimensions, strict=True)]
-        columns += [outer.kpi(name).label(name) for name in names]
+        columns += [key.label(_name(d)) for key, d in zip(dims, self.plan.dimensions, strict=True)]
+        columns += [outer.kpi(name).label(_name(name)) for name in names]
         return sa.select(*columns).select_from(from_)
 
     def _earlier_kpis(self, names: list[str]) -> FromClause | None:
@@ -231,7 +231,8 @@ class TableCompiler:
         grain = self.window.grain
         period: Expr | None = None
         if grain != "total":
-            period = PeriodStart(grain, time_col) if time_col is not None else sa.null()
+            # A dataset without time has no periods; its NULL is a date, for the UNION of keys.
+            period = PeriodStart(grain, time_col) if time_col is not None else _null("date")
         source: FromClause = table
         tmin = tmax = None
         if any(a.func in ("first", "last") for a in aggs):
@@ -340,6 +341,8 @@ class _ExprCompiler:
     def compile(self, node: ast.Node) -> Expr:
         c = self.compile
         match node:
+            case ast.Num(value=int(v)) if not isinstance(v, bool):
+                return BigInt(v)
             case ast.Num(value=v):
                 return sa.literal(v)
             case ast.Str(value=v):
@@ -348,14 +351,17 @@ class _ExprCompiler:
                 return sa.literal(dt.date.fromisoformat(v), sa.Date())
             case ast.Bool(value=v):
                 return sa.true() if v else sa.false()
-            case ast.Null():
-                return sa.null()
+            case ast.Null(type=typ):
+                return _null(typ)
             case ast.Neg(operand=a):
                 return -c(a)
             case ast.BinOp(op="/", left=a, right=b):
                 return SafeDiv(c(a), c(b))
             case ast.BinOp(op=op, left=a, right=b):
                 return _ARITH[op](c(a), c(b))
+            case ast.Compare(left=ast.Null()) | ast.Compare(right=ast.Null()):
+                # Null, as SQL has it; SQLAlchemy would turn `x = NULL` into `x IS NULL`.
+                return _null("boolean")
             case ast.Compare(op=op, left=a, right=b):
                 return _COMPARE[op](c(a), c(b))
             case ast.And(left=a, right=b):
@@ -444,6 +450,27 @@ class _Level2(_ExprCompiler):
                 return before
             return SafeDiv(self.cur.c[name] - before, sa.func.abs(before))
         return super().leaf(node)
+
+
+def _name(name: str) -> str:
+    """A KPI or dimension name as a column label, always quoted: a name the spec allows
+    can be a keyword of some database that SQLAlchemy does not know (SQLite's
+    `nothing`, DuckDB's `qualify`)."""
+    return sa.sql.quoted_name(name, quote=True)
+
+
+_NULL_TYPES: dict[str, Any] = {
+    "number": sa.Double,
+    "string": sa.String,
+    "date": sa.Date,
+    "boolean": sa.Boolean,
+}
+
+
+def _null(typ: str) -> Expr:
+    """NULL, typed when the checker knows its type (PostgreSQL cannot sum an untyped one)."""
+    sql_type = _NULL_TYPES.get(typ)
+    return sa.null() if sql_type is None else sa.cast(sa.null(), sql_type())
 
 
 _ARITH: dict[str, Callable[[Expr, Expr], Expr]] = {

@@ -1,8 +1,10 @@
 """Markdown output for kpiengine: ``kpi run … --format markdown``.
 
 One GitHub-flavoured Markdown table per result table (values formatted as in the
-terminal table: ``1.41%``, ``1,234.50 USD``, ``1m 05s``), then the rule findings as
-a list: ready to paste into a ticket, a pull request or a chat message.
+terminal table: ``1.41%``, ``1,234.50 USD``, ``1m 05s``), each followed, when the run
+compares (``--compare previous|year``), by a table of every KPI's relative change
+against the period before or a year before; then the rule findings as a list:
+ready to paste into a ticket, a pull request or a chat message.
 
 A plugin like any third-party one: found through its ``kpiengine`` entry point and
 using only kpiengine's public plugin API.
@@ -11,13 +13,14 @@ using only kpiengine's public plugin API.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from kpiengine import hookimpl
 from kpiengine.formatting import format_dimension, format_period, format_value
 from kpiengine.registry import OutputContext, OutputFormat
-from kpiengine.result import LEVELS, Finding, Result, Table
+from kpiengine.result import LEVELS, Finding, KpiInfo, Result, Table
 
-__all__ = ["kpi_output_formats", "render_markdown"]
+__all__ = ["change_table", "kpi_output_formats", "render_markdown"]
 
 
 @hookimpl
@@ -38,6 +41,9 @@ def render_markdown(result: Result, ctx: OutputContext) -> str:
     lines = [_heading(result)]
     for table in result.tables:
         lines += ["", *_table(table, result.grain)]
+        changes = change_table(result, table)
+        if changes is not None:
+            lines += ["", *_table(changes, result.grain)]
     if result.findings:
         lines += ["", "### Findings", ""]
         lines += [_finding(finding, result.grain) for finding in _worst_first(result.findings)]
@@ -86,6 +92,39 @@ def _table(table: Table, grain: str) -> list[str]:
         cells += [format_value(row.get(info.name), info) for info in table.kpis]
         lines.append(_row(cells))
     return lines
+
+
+def change_table(result: Result, table: Table) -> Table | None:
+    """The relative change of each KPI against the earlier period, as a table of its own.
+
+    None when the run does not compare. The same table as the terminal output's: a
+    row per period and breakdown of ``result.comparisons``, values as percentages.
+    """
+    if not result.compare:
+        return None
+    against = "the period before" if result.compare == "previous" else "a year before"
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for entry in result.comparisons:
+        if entry.get("table") != table.name:
+            continue
+        key = (entry.get("period"), *(_key(entry.get(d)) for d in table.dimensions))
+        row = rows.setdefault(
+            key, {"period": entry.get("period"), **{d: entry.get(d) for d in table.dimensions}}
+        )
+        row[entry["kpi"]] = entry.get("relative_change")
+    kpis = [
+        KpiInfo(k.name, k.label, k.category, "percent", k.direction, decimals=1) for k in table.kpis
+    ]
+    name = f"{table.name}: change against {against}"
+    return Table(name, name, list(table.dimensions), kpis, list(rows.values()))
+
+
+def _key(value: object) -> object:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
 
 
 def _row(cells: list[str]) -> str:

@@ -145,3 +145,54 @@ def test_is_installed_as_a_kpiengine_plugin() -> None:
     assert entry_point.load() is kpiengine_markdown
     assert entry_point.dist is not None
     assert entry_point.dist.name == "kpiengine-markdown"
+
+
+def _compared(kind: str) -> Result:
+    result = make_result()
+    result.compare = kind
+    earlier = "2023-12-25" if kind == "previous" else "2023-01-02"
+    result.comparisons = [
+        {"table": "organic", "kpi": "views", "period": "2024-01-01", "earlier_period": earlier,
+         "campaign": "spring", "value": 1234567, "earlier": 1000000, "change": 234567,
+         "relative_change": 0.234567},
+        {"table": "organic", "kpi": "engagement_rate", "period": "2024-01-01",
+         "earlier_period": earlier, "campaign": "spring", "value": 0.0141, "earlier": 0.02,
+         "change": -0.0059, "relative_change": -0.295},
+        {"table": "organic", "kpi": "views", "period": "2024-01-08", "earlier_period": "2024-01-01",
+         "campaign": "sale", "value": 0, "earlier": 0, "change": 0, "relative_change": None},
+        {"table": "other", "kpi": "views", "period": "2024-01-01", "earlier_period": earlier,
+         "value": 1, "earlier": 1, "change": 0, "relative_change": 0.0},
+    ]  # fmt: skip
+    return result
+
+
+def test_change_against_the_period_before() -> None:
+    text = render_markdown(_compared("previous"), CTX)
+    block = text.split("| 2024-01-08 | sale | 0 | — |\n\n")[1].split("\n\n### Findings")[0]
+    assert block == (
+        "### organic: change against the period before by campaign\n"
+        "\n"
+        "| period | campaign | Views | Engagement rate |\n"
+        "| :--- | :--- | ---: | ---: |\n"
+        "| 2024-01-01 | spring | 23.5% | -29.5% |\n"
+        "| 2024-01-08 | sale | — | — |"
+    )
+
+
+def test_change_against_a_year_before_and_tables_without_comparisons() -> None:
+    result = _compared("year")
+    result.tables.append(Table("paid", "paid", [], [SPEND], [{"period": None, "spend": 1.0}]))
+    text = render_markdown(result, CTX)
+    assert "### organic: change against a year before by campaign\n" in text
+    assert "### paid: change against a year before\n\n_No rows._\n" in text
+    assert "change against" not in render_markdown(make_result(), CTX)  # no --compare
+
+
+def test_change_table_mirrors_the_terminal_output() -> None:
+    from kpiengine_markdown import change_table
+
+    from kpiengine.builtins.outputs import _change_table
+
+    for kind in ("previous", "year"):
+        result = _compared(kind)
+        assert change_table(result, result.tables[0]) == _change_table(result, result.tables[0])
