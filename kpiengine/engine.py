@@ -376,8 +376,8 @@ def evaluate(
                         compare.compare_rows(table, before, window.grain, request.compare)
                     )
         result.tables.extend(_comparison_tables(sess, checked, request, window, notices))
-        notices.extend(sess.source_notices())
         result.tables.extend(_segment_tables(sess, checked, request, window, notices))
+        notices.extend(sess.source_notices())  # last: every query has run
     return result
 
 

@@ -274,6 +274,25 @@ def _read(path: Path) -> bytes:
         raise SourceError(f"cannot read {shown(path)}: {exc.strerror or exc}") from None
 
 
+#: A Studio export file holds at most a year of daily rows: far below this. A member
+#: that expands beyond it (a zip bomb) is refused rather than read into memory.
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
+    too_big = SourceError(
+        f"{name}: expands to more than {MAX_MEMBER_BYTES // (1024 * 1024)} MB; "
+        "this is not a TikTok Studio export (a zip bomb?)"
+    )
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise too_big
+    with zf.open(info) as fh:  # the declared size may lie: read no more than the limit
+        data = fh.read(MAX_MEMBER_BYTES + 1)
+    if len(data) > MAX_MEMBER_BYTES:
+        raise too_big
+    return data
+
+
 def _zip_members(path: Path, notices: list[str]) -> list[Member]:
     match = _OVERVIEW_ZIP.fullmatch(path.name)
     export_date = None
@@ -294,7 +313,7 @@ def _zip_members(path: Path, notices: list[str]) -> list[Member]:
                 if not base.lower().endswith(SUFFIXES):
                     notices.append(f"{name}: not a CSV or XLSX file; ignored")
                     continue
-                members.append(Member(name, zf.read(info), export_date, order))
+                members.append(Member(name, _read_member(zf, info, name), export_date, order))
     except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile) as exc:
         detail = str(exc).strip() or type(exc).__name__
         raise SourceError(

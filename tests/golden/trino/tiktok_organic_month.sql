@@ -9,7 +9,7 @@ agg_organic_daily AS
 (SELECT date_trunc('month', CAST(organic_daily.date AS DATE)) AS period, sum(organic_daily.likes) AS a0, sum(organic_daily.comments) AS a1, sum(organic_daily.shares) AS a2
 FROM organic_daily
 WHERE organic_daily.date >= :param_3 AND organic_daily.date < :param_4 GROUP BY date_trunc('month', CAST(organic_daily.date AS DATE)))
- SELECT /* kpiengine spec=tiktok table=organic */ keys.period AS period, (CAST(agg_organic_daily.a0 + agg_organic_daily.a1 + agg_organic_daily.a2 AS DOUBLE) / NULLIF(CAST(agg_followers_daily.a0 AS DOUBLE), 0)) AS engagement_rate_by_followers
+ SELECT /* kpiengine spec=tiktok table=organic */ keys.period AS period, (CAST(agg_organic_daily.a0 + agg_organic_daily.a1 + agg_organic_daily.a2 AS DOUBLE) / NULLIF(CAST(agg_followers_daily.a0 AS DOUBLE), 0)) AS "engagement_rate_by_followers"
 FROM (SELECT agg_followers_daily.period AS period
 FROM agg_followers_daily UNION SELECT agg_organic_daily.period AS period
 FROM agg_organic_daily) AS keys LEFT OUTER JOIN agg_followers_daily ON keys.period IS NOT DISTINCT FROM agg_followers_daily.period LEFT OUTER JOIN agg_organic_daily ON keys.period IS NOT DISTINCT FROM agg_organic_daily.period;
