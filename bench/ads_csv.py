@@ -192,7 +192,7 @@ def with_pandas(path: Path) -> dict[tuple[str, str], dict[str, float | None]]:
         raise SystemExit(f"pandas: mixed currencies {currencies}")
     df = df.rename(columns={**COUNTS, **MONEY, **TEXT})
     date = pd.to_datetime(df["By Day"], format="%Y-%m-%d")
-    df["week"] = (date - pd.to_timedelta(date.dt.dayofweek, unit="D")).dt.strftime("%Y-%m-%d")
+    df["week"] = (date - pd.to_timedelta(date.dt.day_of_week, unit="D")).dt.strftime("%Y-%m-%d")
     numbers = [*COUNTS.values(), *MONEY.values()]
     s = df.groupby(["week", "campaign"])[numbers].sum(min_count=1)
     del n_totals
@@ -232,8 +232,20 @@ def with_pandas(path: Path) -> dict[tuple[str, str], dict[str, float | None]]:
 # -- (a) kpiengine ----------------------------------------------------------------------
 
 
+#: The catalogue's paid KPIs that (b) computes too.
+PAID_KPIS = (
+    "spend", "impressions", "paid_reach", "frequency", "clicks", "ctr", "cpc", "cpm",
+    "conversions", "conversion_rate", "cpa", "conversion_value", "roas", "paid_views",
+    "view_rate_6s", "completion_rate", "paid_engagements", "paid_engagement_rate",
+    "paid_follows", "cost_per_follow",
+)  # fmt: skip
+
+
 def paid_kpis(spec: Any) -> list[str]:
-    return [name for name, kpi in spec.kpis.items() if kpi.category == "paid"]
+    missing = [k for k in PAID_KPIS if k not in spec.kpis]
+    if missing:
+        raise SystemExit(f"the catalogue lacks {missing}")
+    return list(PAID_KPIS)
 
 
 def with_kpiengine(spec: Any, path: Path, kpis: list[str]) -> Any:

@@ -357,7 +357,9 @@ def evaluate(
             compare=request.compare,
             parameters=_parameters(request),
         )
-        if _previous_window(window) is None and any(_needs_previous(checked, p) for p in plans):
+        if _previous_window(window) is None and any(
+            checked.kpis[k].uses_prev for p in plans for k in p.kpis
+        ):
             notices.append(
                 "previous() and change() are null with grain total and no --from/--to: "
                 "there is no earlier period to compare with"
@@ -570,13 +572,6 @@ def _previous_window(window: Window) -> Window | None:
     if window.grain == "total" and (window.date_from is None or window.date_to is None):
         return None
     return earlier_window(window, "previous")
-
-
-def _needs_previous(checked: CheckedSpec, table_plan: TablePlan) -> bool:
-    rules = [checked.rules[r].node for r in table_plan.rules]
-    return any(checked.kpis[k].uses_prev for k in table_plan.kpis) or any(
-        isinstance(n, ast.Prev) for node in rules for n in ast.walk(node)
-    )
 
 
 def _run_table(

@@ -343,10 +343,12 @@ class ExprGen:
         return node
 
     def threshold(self, dataset: str) -> ast.Node:
-        """A plain filtered aggregate, such as ``sum(x where y >= 2)``: where off-by-one
-        comparisons show."""
+        """A plain aggregate: filtered, such as ``sum(x where y >= 2)``, where off-by-one
+        comparisons show; or a snapshot, ``last(x)``, where the ends of a period do."""
         schema = SCHEMA[dataset]
         numbers = schema.names("number")
+        if schema.time is not None and self.chance(0.4):
+            return ast.Agg(self.choice(["first", "last"]), ast.Ref(self.choice(numbers)))
         func = self.choice(["sum", "count", "min", "max", "avg"])
         op = self.choice(["<=", ">=", "<", ">", "=", "!="])
         cond = ast.Compare(op, ast.Ref(self.choice(numbers)), ast.Num(self.choice(range(-3, 4))))
@@ -431,7 +433,8 @@ def _value_strategy(kind: str) -> st.SearchStrategy[Any]:
 
 @st.composite
 def datasets(draw: Callable[[Any], Any]) -> dict[str, list[dict[str, Any]]]:
-    days = draw(st.lists(st.dates(FIRST_DAY, LAST_DAY), min_size=1, max_size=6))
+    few = chance(draw, 0.1)  # usually several days, so that periods have a first and a last
+    days = draw(st.lists(st.dates(FIRST_DAY, LAST_DAY), min_size=1 if few else 3, max_size=6))
     null_days = chance(draw, 0.2)  # a row without a time
     out: dict[str, list[dict[str, Any]]] = {}
     for name, schema in SCHEMA.items():

@@ -116,3 +116,28 @@ def test_unknown_kpi_in_a_comparison(tmp_path: Path) -> None:
         check(sess)
     assert "comparison `organic_vs_paid` names unknown KPI `paid_likez`" in info.value.render()
     assert "did you mean `paid_likes`" in info.value.render()
+
+
+def test_the_tiktok_report_add_on() -> None:
+    """The shipped add-on merges with the catalogue: comparisons, rankings, the trend rule."""
+    spec = load_spec(ROOT / "specs" / "tiktok", ROOT / "specs" / "tiktok_report.yaml")
+    result = evaluate(spec, Request(grain="week"))
+    names = [t.name for t in result.tables]
+    assert "Organic vs paid: Video views" in names
+    assert "Best hours to post" in names
+    views = {}
+    likes = {}
+    with (DATA / "organic_daily.csv").open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            views[r["date"]] = int(r["views"])
+            likes[r["date"]] = int(r["likes"]) + int(r["comments"]) + int(r["shares"])
+
+    def rate(start: str) -> float:
+        import datetime as dt
+
+        days = [(dt.date.fromisoformat(start) + dt.timedelta(days=i)).isoformat() for i in range(7)]
+        return sum(likes.get(d, 0) for d in days) / sum(views.get(d, 0) for d in days)
+
+    fired = [f.period for f in result.findings if f.rule == "engagement_rate_falling"]
+    assert fired == ["2026-07-13"]
+    assert (rate("2026-07-13") - rate("2026-07-06")) / rate("2026-07-06") < -0.2
