@@ -460,15 +460,17 @@ SEGMENT_DIMS = {
     "interest": "interest_category",
 }
 
+# sum(x) FILTER (WHERE …) says the same, but DuckDB 2.0 runs it slower than a CASE.
 PAID_AUDIENCE_SQL = (
     "SELECT CAST(date_trunc('week', date) AS DATE) AS period,\n       campaign,\n"
     + ",\n".join(
-        f"       sum(clicks) FILTER ({d} IS NOT NULL)"
-        f" / NULLIF(sum(impressions) FILTER ({d} IS NOT NULL), 0) AS ctr_by_{k},\n"
-        f"       sum(conversions) FILTER ({d} IS NOT NULL)"
-        f" / NULLIF(sum(clicks) FILTER ({d} IS NOT NULL), 0) AS conversion_rate_by_{k},\n"
-        f"       sum(spend) FILTER ({d} IS NOT NULL)"
-        f" / NULLIF(sum(conversions) FILTER ({d} IS NOT NULL), 0) AS cpa_by_{k}"
+        f"       sum(CASE WHEN {d} IS NOT NULL THEN clicks END)"
+        f" / NULLIF(sum(CASE WHEN {d} IS NOT NULL THEN impressions END), 0) AS ctr_by_{k},\n"
+        f"       sum(CASE WHEN {d} IS NOT NULL THEN conversions END)"
+        f" / NULLIF(sum(CASE WHEN {d} IS NOT NULL THEN clicks END), 0)"
+        f" AS conversion_rate_by_{k},\n"
+        f"       sum(CASE WHEN {d} IS NOT NULL THEN spend END)"
+        f" / NULLIF(sum(CASE WHEN {d} IS NOT NULL THEN conversions END), 0) AS cpa_by_{k}"
         for k, d in SEGMENT_DIMS.items()
     )
     + "\nFROM paid_audience\nGROUP BY 1, 2\n"

@@ -11,8 +11,10 @@ audience.yaml) at grain week by campaign:
 1. computes it through ``kpiengine.evaluate``, through ``kpi run … --format json``,
    with the hand-written DuckDB SQL, pandas and polars of ``reference.py``, and stops
    unless all of them agree on every row and every KPI (relative tolerance 1e-9);
-2. times, interleaved in this process, ``evaluate``, the hand-written SQL, polars and
-   pandas, then ``kpi run`` as a whole process, with its peak RSS.
+2. times rounds of ``evaluate``, the hand-written SQL, polars and pandas in this
+   process and ``kpi run`` as a whole process (with its peak RSS), ratios taken within
+   each round; then the peak RSS of the hand-written SQL alone in a bare process and the
+   Python heap peak of ``evaluate``.
 
 Then it times compiling a generated spec of 1,000 KPIs over 20 datasets (``kpi
 validate`` and ``kpi explain``), and ``kpi --help``, ``kpi validate specs/tiktok`` and
@@ -50,9 +52,9 @@ import kpiengine
 from kpiengine.engine import Request
 
 SPEC_DIR = "specs/tiktok"  # relative to the repository root
-# The catalogue files: the datasets, the three KPI files and the rules. Not report.yaml:
-# its comparisons and segment rankings add tables (and queries) of their own, which the
-# hand-written versions do not compute.
+# The catalogue files: the datasets, the three KPI files and the rules, named one by one
+# so that an add-on put beside them (such as the report add-on, whose comparisons and
+# segment rankings add tables the hand-written versions do not compute) stays out.
 CATALOGUE_FILES = ("sources.yaml", "organic.yaml", "paid.yaml", "audience.yaml", "rules.yaml")
 
 
@@ -266,8 +268,8 @@ def pandas_fits(data: tiktok_data.Dataset, cat: reference.Catalogue) -> str:
     avail = psutil.virtual_memory().available
     if need > avail / 2:
         return (
-            f"left out (would need about {need / 2**30:.0f} GiB;"
-            f" {avail / 2**30:.0f} GiB were available)"
+            f"left out (would need about {need / 2**30:.0f} GiB of the"
+            f" {avail / 2**30:.0f} GiB available)"
         )
     return ""
 
@@ -388,11 +390,14 @@ def bench_catalogue(
 
 
 # The hand-written queries alone: a bare process with the duckdb module only.
+# Like evaluate, it keeps each database open until every query has run.
 BARE_SQL = """\
 import duckdb, json, sys
+open_ = {}
 for path, sql in json.loads(sys.argv[1]):
-    con = duckdb.connect(path, read_only=True)
+    con = open_.setdefault(path, duckdb.connect(path, read_only=True))
     con.execute(sql).fetchall()
+for con in open_.values():
     con.close()
 """
 
@@ -766,9 +771,16 @@ def report(
             f"### {cat}.yaml: {rows[0].kpis} KPIs by week and campaign (result tables {tables})"
             f"\n\n{catalogue_table(rows)}"
         )
-    pandas_out = sorted({f.pandas_note for f in figures if f.pandas_note})
+    pandas_out = [
+        f"{f.catalogue} at {f.size / 1e6:g} M {f.pandas_note.removeprefix('left out ')}"
+        for f in figures
+        if f.pandas_note
+    ]
     pandas_text = (
-        " pandas was left out where it would not fit in memory: " + "; ".join(pandas_out) + "."
+        " pandas was left out (`--no-pandas`)."
+        if args.no_pandas
+        else " pandas was left out where its frames would take more than half the memory"
+        " available (a shared machine): " + "; ".join(pandas_out) + "."
         if pandas_out
         else ""
     )
@@ -789,8 +801,8 @@ dimension), the follower count one row per day, the follower shares a few rows e
 {chr(10).join(data_lines)}
 
 **Requests.** The spec is the catalogue: {", ".join(f"`{Path(f).name}`" for f in catalogue_paths())}
-of `specs/tiktok` (not `report.yaml`, whose comparisons and segment rankings add tables
-and queries of their own). For each KPI file (paid.yaml, organic.yaml, audience.yaml),
+of `specs/tiktok` (not the report add-on, whose comparisons and segment rankings add
+tables and queries of their own). For each KPI file (paid.yaml, organic.yaml, audience.yaml),
 all of its KPIs (and the rules on them) at grain week by campaign, the spec's sources
 rebound to the DuckDB files (KPIs whose datasets have no campaign come in a table by
 week only, as the engine decides). For each size and catalogue, before any timing, the rows of
@@ -810,12 +822,12 @@ disturbs less than the times themselves.
 {machine}
 | load average (1 min) at the end | {load_end} |
 
-#### Targets
+### Targets
 
 {targets(figures, compiled, sample, drivers)}
 
 {chr(10).join(s + chr(10) for s in sections)}
-#### Memory
+### Memory
 
 The peak RSS of a whole `kpi run` grows with the rows because DuckDB keeps the table
 blocks it has read in its buffer pool (up to its memory limit, 80 % of RAM by
@@ -827,11 +839,11 @@ say whether these stay flat.
 
 {memory_table(figures)}
 
-#### Spread of the timed runs
+### Spread of the timed runs
 
 {spread_table(figures)}
 
-#### Compiling a generated spec: {shape}
+### Compiling a generated spec: {shape}
 
 Generated by `bench/compile_spec.py`: 50 KPIs per dataset (sums, ratios, filtered sums,
 avg/min/max/count/count_distinct, `if`/`coalesce`, arithmetic over KPIs, a KPI over
@@ -839,7 +851,7 @@ another dataset's) and a rule each; columns declared, so no database is opened.
 
 {timed_table(compiled)}
 
-#### Start-up: whole processes on the sample data
+### Start-up: whole processes on the sample data
 
 {timed_table(sample, rss=True)}
 """

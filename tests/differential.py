@@ -332,7 +332,7 @@ class ExprGen:
             return self.aggregate(t, default)
 
         types = ["number", "string", "date"]
-        if typ == "number" and self.chance(0.2):
+        if typ == "number" and self.chance(0.3):
             node = self.threshold(default)
         else:
             node = self.value(typ, depth, leaf, types)
@@ -351,7 +351,7 @@ class ExprGen:
             return ast.Agg(self.choice(["first", "last"]), ast.Ref(self.choice(numbers)))
         func = self.choice(["sum", "count", "min", "max", "avg"])
         op = self.choice(["<=", ">=", "<", ">", "=", "!="])
-        cond = ast.Compare(op, ast.Ref(self.choice(numbers)), ast.Num(self.choice(range(-3, 4))))
+        cond = ast.Compare(op, ast.Ref(self.choice(numbers)), ast.Num(self.choice(range(-2, 3))))
         return ast.Agg(func, ast.Ref(self.choice(numbers)), cond)
 
     def aggregate(self, typ: str, default: str) -> ast.Node:

@@ -33,7 +33,7 @@ from kpiengine.errors import KpiError
 from kpiengine.expr.parser import parse
 
 #: Examples per run of each hypothesis test, by profile.
-EXAMPLES = {"default": 150, "long": 3000}
+EXAMPLES = {"default": 400, "long": 4000}
 PROFILE = os.environ.get("KPI_HYPOTHESIS_PROFILE", "default")
 if PROFILE not in EXAMPLES:
     raise ValueError(f"KPI_HYPOTHESIS_PROFILE must be one of {sorted(EXAMPLES)}, got {PROFILE!r}")

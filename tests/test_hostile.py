@@ -68,7 +68,7 @@ ROWS = [
     (dt.date(2024, 1, 10), None, 9, None),
     (dt.date(2024, 1, 11), "line\nbreak", 10, 1.0),
 ]
-TOTAL_CLICKS = sum(r[2] for r in ROWS)
+TOTAL_CLICKS = sum(r[2] for r in ROWS)  # 66, as the cases that sum every row expect
 COLUMNS = ("day", "campaign", "clicks", "spend")
 
 
@@ -248,6 +248,10 @@ def test_hostile_case(
     for name in case.get("not_created", []):
         assert not Path(fill(name)).exists(), name
     assert stores.fingerprint() == before, "the data changed"
+
+
+def test_the_data_is_what_the_cases_expect() -> None:
+    assert TOTAL_CLICKS == 66
 
 
 def test_every_case_names_its_outcome() -> None:

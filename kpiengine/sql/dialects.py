@@ -109,8 +109,9 @@ def _period_start_snowflake(element: PeriodStart, compiler: Any, **kw: Any) -> s
 @compiles(PeriodStart, "duckdb")
 def _period_start_duckdb(element: PeriodStart, compiler: Any, **kw: Any) -> str:
     # DuckDB truncates a DATE itself. A cast to DATE costs nothing on a DATE column (and
-    # drops a timestamp's time of day, which no period needs), where the default cast
-    # to TIMESTAMP cost a quarter of the time of a whole KPI query on a narrow table.
+    # drops a timestamp's time of day, which no period needs), where the default's cast
+    # to TIMESTAMP made a weekly query over narrow tables up to a third slower
+    # (docs/performance.md, the benchmark suite).
     arg = compiler.process(sa.cast(element.value, sa.Date()), **kw)
     return f"CAST(date_trunc('{element.grain}', {arg}) AS DATE)"
 
