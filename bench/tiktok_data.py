@@ -7,8 +7,9 @@ For a size of N rows:
 - ``paid_audience``: N rows of delivery by audience segment: per campaign, ad group and
   day, the rows of three audience reports (age x gender, country, interest category;
   the dimensions a report lacks are null), as many ad groups as N needs;
-- the organic side at a tenth of N: ``organic_daily``, ``viewers_daily``, ``videos`` and
-  ``follower_activity`` with N / 10 rows each (the account-level tables have no
+- the organic side: ``organic_daily``, ``viewers_daily``, ``videos`` and
+  ``follower_activity`` with N / 3 rows each, so that the organic catalogue (which reads
+  the first three) reads N rows like the paid one (the account-level tables have no
   breakdown, so each day's figures are spread over many rows, which the sum, avg, max
   and count KPIs treat like any other rows), ``followers_daily`` with one snapshot row
   per day (a snapshot cannot be spread), and the three follower-share snapshots as in
@@ -58,7 +59,7 @@ INTERESTS = (
 )
 #: Segments per campaign, ad group and day: age x gender, then countries, then interests.
 SEGMENTS = len(AGES) * len(GENDERS) + len(COUNTRIES) + len(INTERESTS)
-ORGANIC_SHARE = 10  # the organic tables have N / 10 rows
+ORGANIC_SHARE = 3  # the organic tables have N / 3 rows: the organic catalogue reads N
 # Share of followers active in each hour of the day (0..23): evenings are busiest.
 HOUR_FACTOR = (
     0.050, 0.034, 0.024, 0.018, 0.016, 0.020, 0.034, 0.052, 0.066, 0.072, 0.078, 0.086,

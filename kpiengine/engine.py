@@ -30,7 +30,7 @@ from kpiengine.expr import ast
 from kpiengine.expr.parser import parse
 from kpiengine.redact import redact_uri
 from kpiengine.result import Finding, KpiInfo, Result, Table, plain_value
-from kpiengine.spec import Spec
+from kpiengine.spec import Segments, Spec
 
 if TYPE_CHECKING:
     from kpiengine.pluginmanager import Plugins
@@ -387,33 +387,49 @@ def _segment_tables(
     sess: Session, checked: CheckedSpec, request: Request, window: Window, notices: list[str]
 ) -> list[Table]:
     """The spec's segment rankings, over the request's range and grain."""
+    wanted = set(request.kpis)
+    todo = [s for s in checked.spec.segments.values() if not wanted or set(s.kpis) & wanted]
+    tables: list[Table] = []
+    if not todo:
+        return tables
+    with progress.task("ranking segments", total=len(todo)) as step:
+        for seg in todo:
+            table = _segment_table(sess, checked, request, window, notices, seg)
+            step()
+            if table is not None:
+                tables.append(table)
+    return tables
+
+
+def _segment_table(
+    sess: Session,
+    checked: CheckedSpec,
+    request: Request,
+    window: Window,
+    notices: list[str],
+    seg: Segments,
+) -> Table | None:
+    """One ranking: its KPIs by its dimension, ranked; None when it has no rows."""
     from kpiengine import segments
 
-    spec = checked.spec
-    tables: list[Table] = []
-    wanted = set(request.kpis)
-    for seg in spec.segments.values():
-        if wanted and not set(seg.kpis) & wanted:
+    names = list(dict.fromkeys([*seg.kpis, seg.rank_by, *(k for k, _ in seg.minimums)]))
+    sub = Request(grain=window.grain, by=(seg.by,), kpis=names, where=request.where)
+    try:
+        plans = plan(checked, sub, [])
+    except RequestError as exc:
+        notices.append(f"segments `{seg.name}` are left out: {exc.message}")
+        return None
+    rows: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for table_plan in plans:
+        if seg.by not in table_plan.dimensions:
             continue
-        names = list(dict.fromkeys([*seg.kpis, seg.rank_by, *(k for k, _ in seg.minimums)]))
-        sub = Request(grain=window.grain, by=(seg.by,), kpis=names, where=request.where)
-        try:
-            plans = plan(checked, sub, [])
-        except RequestError as exc:
-            notices.append(f"segments `{seg.name}` are left out: {exc.message}")
-            continue
-        rows: dict[tuple[Any, Any], dict[str, Any]] = {}
-        for table_plan in plans:
-            if seg.by not in table_plan.dimensions:
-                continue
-            table, _ = _run_table(sess, checked, table_plan, window)
-            for row in table.rows:
-                rows.setdefault((row["period"], row[seg.by]), {}).update(row)
-        if not rows:
-            continue
-        infos = {n: kpi_info(checked, n) for n in names}
-        tables.append(segments.ranked_table(seg, infos, list(rows.values())))
-    return tables
+        table, _ = _run_table(sess, checked, table_plan, window)
+        for row in table.rows:
+            rows.setdefault((row["period"], row[seg.by]), {}).update(row)
+    if not rows:
+        return None
+    infos = {n: kpi_info(checked, n) for n in names}
+    return segments.ranked_table(seg, infos, list(rows.values()))
 
 
 def _parameters(request: Request) -> dict[str, Any]:
@@ -439,21 +455,29 @@ def _comparison_tables(
         notices.append("organic-against-paid comparisons are left out with --where")
         return []
     wanted = set(request.kpis)
-    tables: list[Table] = []
+    todo = []
     for comp in spec.comparisons.values():
         pairs = [p for p in comp.pairs if not wanted or {p.organic, p.paid} <= wanted]
         costs = [c for c in comp.costs if not wanted or c in wanted]
         names = list(dict.fromkeys([n for p in pairs for n in (p.organic, p.paid)] + costs))
-        if not names:
-            continue
-        values = _values_by_period(sess, checked, names, window)
-        if window.grain != "total":  # and the whole range, as a row without a period
-            whole = Window("total", window.date_from, window.date_to)
-            values.update(_values_by_period(sess, checked, names, whole))
-        infos = {n: kpi_info(checked, n) for n in names}
-        tables += [comparisons.pair_table(comp, pair, infos, values) for pair in pairs]
-        if costs:
-            tables.append(comparisons.costs_table(comp, costs, infos, values))
+        if names:
+            todo.append((comp, pairs, costs, names))
+    windows = [window]
+    if window.grain != "total":  # and the whole range, as a row without a period
+        windows.append(Window("total", window.date_from, window.date_to))
+    tables: list[Table] = []
+    if not todo:
+        return tables
+    with progress.task("comparing organic and paid", total=len(todo) * len(windows)) as step:
+        for comp, pairs, costs, names in todo:
+            values: dict[str | None, dict[str, Any]] = {}
+            for w in windows:
+                values.update(_values_by_period(sess, checked, names, w))
+                step()
+            infos = {n: kpi_info(checked, n) for n in names}
+            tables += [comparisons.pair_table(comp, pair, infos, values) for pair in pairs]
+            if costs:
+                tables.append(comparisons.costs_table(comp, costs, infos, values))
     return tables
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -118,26 +119,54 @@ def test_unknown_kpi_in_a_comparison(tmp_path: Path) -> None:
     assert "did you mean `paid_likes`" in info.value.render()
 
 
-def test_the_tiktok_report_add_on() -> None:
-    """The shipped add-on merges with the catalogue: comparisons, rankings, the trend rule."""
-    spec = load_spec(ROOT / "specs" / "tiktok", ROOT / "specs" / "tiktok_report.yaml")
+def _weekly_engagement_rate() -> dict[dt.date, float]:
+    """Engagements per view of each week (Monday), from the sample CSV."""
+    weeks: dict[dt.date, list[int]] = {}
+    with (DATA / "organic_daily.csv").open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            day = dt.date.fromisoformat(r["date"])
+            week = weeks.setdefault(day - dt.timedelta(days=day.weekday()), [0, 0])
+            week[0] += int(r["likes"]) + int(r["comments"]) + int(r["shares"])
+            week[1] += int(r["views"])
+    return {week: e / v for week, (e, v) in weeks.items() if v}
+
+
+def _falling(threshold: float) -> list[str]:
+    """The weeks whose engagement rate fell by more than ``threshold`` (0.2 is 20 %)."""
+    rate = _weekly_engagement_rate()
+    return [
+        week.isoformat()
+        for week in sorted(rate)
+        if (before := rate.get(week - dt.timedelta(weeks=1)))
+        and (rate[week] - before) / before < -threshold
+    ]
+
+
+def test_the_catalogue_has_the_comparison_the_rankings_and_the_trend_rule() -> None:
+    """specs/tiktok alone: organic vs paid, ranked segments, the engagement-rate trend rule.
+
+    (Their values are checked against the oracle in tests/test_tiktok_sample.py.)"""
+    spec = load_spec(ROOT / "specs" / "tiktok")
     result = evaluate(spec, Request(grain="week"))
     names = [t.name for t in result.tables]
     assert "Organic vs paid: Video views" in names
+    assert "Organic vs paid: paid costs" in names
+    assert "Paid performance by age" in names
     assert "Best hours to post" in names
-    views = {}
-    likes = {}
-    with (DATA / "organic_daily.csv").open(newline="", encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            views[r["date"]] = int(r["views"])
-            likes[r["date"]] = int(r["likes"]) + int(r["comments"]) + int(r["shares"])
-
-    def rate(start: str) -> float:
-        import datetime as dt
-
-        days = [(dt.date.fromisoformat(start) + dt.timedelta(days=i)).isoformat() for i in range(7)]
-        return sum(likes.get(d, 0) for d in days) / sum(views.get(d, 0) for d in days)
-
     fired = [f.period for f in result.findings if f.rule == "engagement_rate_falling"]
-    assert fired == ["2026-07-13"]
-    assert (rate("2026-07-13") - rate("2026-07-06")) / rate("2026-07-06") < -0.2
+    assert fired == _falling(0.20) == ["2026-07-13"]  # the week of the cold viral spike
+
+
+def test_the_trend_rule_is_overridden_with_a_copy_of_the_rules(tmp_path: Path) -> None:
+    """As docs/tiktok.md says: the catalogue's files, with an edited copy of rules.yaml."""
+    catalogue = ROOT / "specs" / "tiktok"
+    rules = (catalogue / "rules.yaml").read_text(encoding="utf-8")
+    assert "change(organic_engagement_rate) < -20%" in rules
+    mine = tmp_path / "my-rules.yaml"
+    mine.write_text(rules.replace("< -20%", "< -5%"), encoding="utf-8")
+    files = ["sources.yaml", "organic.yaml", "paid.yaml", "audience.yaml", "report.yaml"]
+    spec = load_spec(*(catalogue / f for f in files), mine)
+    result = evaluate(spec, Request(grain="week", kpis=("organic_engagement_rate",)))
+    fired = [f.period for f in result.findings if f.rule == "engagement_rate_falling"]
+    assert fired == _falling(0.05)
+    assert len(fired) > 1  # more weeks than at 20 %

@@ -1,12 +1,16 @@
-"""The `sql` output: results into a database in one transaction, replace or append."""
+"""The `sql` output: results into a database in one transaction, replace or append.
+
+A run that fails, or is killed, half way leaves the tables as they were."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +79,24 @@ def test_writes_every_value_and_finding(
     database.write(result, url, OutputContext(options={"mode": "append"}))
     assert _count(url, "kpi_runs") == 2
     assert _count(url, "kpi_values") == 2 * _expected_values(result)
+
+
+def test_segment_flags_are_stored_as_one_or_zero(result: Any, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'dash.db'}"
+    database.write(result, url, OutputContext())
+    ranking = next(t for t in result.tables if t.name == "Paid performance by age")
+    expected = {(r["period"], r["age"]): float(r["too_small"]) for r in ranking.rows}
+    assert set(expected.values()) == {0.0, 1.0}  # the rows without an age are too small
+    db = sa.create_engine(url)
+    with db.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT period, dimensions, value FROM kpi_values "
+                "WHERE table_name = 'Paid performance by age' AND kpi = 'too_small'"
+            )
+        ).all()
+    db.dispose()
+    assert {(str(p)[:10], json.loads(d)["age"]): v for p, d, v in rows} == expected
 
 
 def test_a_failure_half_way_leaves_nothing(result: Any, tmp_path: Path) -> None:
@@ -150,3 +172,81 @@ def test_cli_writes_to_a_database_and_hides_the_password(tmp_path: Path) -> None
     )
     assert missing.returncode == 2
     assert "give it with --output" in missing.stderr
+
+
+# A ``kpi`` that stops for good right after it has inserted the run's values, inside the
+# write's transaction (the spec's earlier run already deleted by mode=replace), says so
+# in the flag file and waits to be killed.
+STUB = r"""
+import os, runpy, sys, time
+import sqlalchemy as sa
+
+flag = sys.argv[1]
+sys.argv = ["kpi", *sys.argv[2:]]
+
+@sa.event.listens_for(sa.engine.Engine, "after_cursor_execute")
+def stop(conn, cursor, statement, parameters, context, executemany):
+    if statement.lstrip().upper().startswith("INSERT INTO KPI_VALUES"):
+        with open(flag + ".tmp", "w") as fh:
+            fh.write("inserted")
+        os.replace(flag + ".tmp", flag)
+        time.sleep(600)
+        raise SystemExit("not killed")
+
+runpy.run_module("kpiengine", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_run_killed_mid_write_leaves_the_earlier_run(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'dash.db'}"
+        if engine == "sqlite"
+        else request.getfixturevalue("postgres_db")
+    )
+    args = ["run", "specs/tiktok", "--grain", "week", "--format", "sql", "-o", url]
+    first = subprocess.run(
+        [sys.executable, "-m", "kpiengine", *args], cwd=ROOT, capture_output=True, timeout=300
+    )
+    assert first.returncode == 0, first.stderr.decode()
+    db = sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+    def state() -> tuple[list[Any], int, int]:
+        with db.connect() as conn:
+            runs = conn.execute(sa.text("SELECT run_id FROM kpi_runs")).scalars().all()
+            values = conn.execute(sa.text("SELECT count(*) FROM kpi_values")).scalar_one()
+            findings = conn.execute(sa.text("SELECT count(*) FROM kpi_findings")).scalar_one()
+        return list(runs), int(values), int(findings)
+
+    before = state()
+    assert len(before[0]) == 1
+    assert before[1] > 0
+    assert before[2] > 0
+    flag = tmp_path / "flag"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STUB, str(flag), *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not flag.exists():
+            if proc.poll() is not None:
+                pytest.fail(f"the run ended before it wrote:\n{proc.communicate()[1].decode()}")
+            assert time.monotonic() < deadline, "the values were never inserted"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()  # type: ignore[union-attr]
+    assert proc.returncode == -signal.SIGKILL
+    assert flag.read_text() == "inserted"  # killed with the new values inserted, uncommitted
+    # The killed run's delete and inserts were rolled back: the earlier run, whole.
+    assert state() == before
+    db.dispose()

@@ -204,10 +204,20 @@ def test_explain_is_one_query_per_table_with_one_aggregate_per_dataset(spec: Any
         "audience_age", "audience_gender", "audience_territory", "follower_activity",
         "viewers_daily",
     ]  # fmt: skip
-    # Each dataset's table is scanned once, whatever the number of KPIs.
+    # Each dataset's table is scanned once per window, whatever the number of KPIs. The
+    # organic table holds the trend rule `change(organic_engagement_rate) < -20%`, so it
+    # reads its datasets for the requested weeks and again for the weeks one week earlier.
     assert paid.sql.count("FROM paid_daily") == 1
+    trend = [r for r in spec.rules.values() if "change(" in r.when.text]
+    assert [(r.name, spec.kpis[r.kpi].category) for r in trend] == [
+        ("engagement_rate_falling", "organic")
+    ]
     for dataset in organic.datasets:
-        assert organic.sql.count(f"FROM {dataset}") == 1, dataset
+        assert organic.sql.count(f"FROM {dataset}") == 2, dataset
+    # With grain total and no range there is no earlier window: one scan.
+    organic_total = next(q for q in explain(spec, Request()) if q.table == "organic")
+    for dataset in organic_total.datasets:
+        assert organic_total.sql.count(f"FROM {dataset}") == 1, dataset
     for dataset in audience.datasets:
         assert audience.sql.count(f"FROM {dataset}") == 1, dataset
     # the twelve segment KPIs (filtered aggregates) share one scan of paid_audience

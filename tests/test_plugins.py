@@ -102,7 +102,16 @@ def test_a_third_party_output_and_function_work(tmp_path: Path) -> None:
     assert "functions: double" in listed.stdout
     run = kpi(tmp_path, "run", "specs/tiktok", "--format", "names")
     assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["audience", "paid_audience", "organic", "paid"]
+    # The KPI tables by category, then one table per organic-vs-paid pair and the paid
+    # costs, then the segment rankings (specs/tiktok/report.yaml).
+    pairs = ["Video views", "Likes", "Comments", "Shares", "Engagements", "Engagement rate"]
+    pairs += ["Reach (sum of daily reach)", "Follows gained", "paid costs"]
+    assert run.stdout.splitlines() == [
+        "audience", "paid_audience", "organic", "paid",
+        *(f"Organic vs paid: {p}" for p in pairs),
+        "Paid performance by age", "Paid performance by gender", "Paid performance by country",
+        "Paid performance by interest category", "Best hours to post",
+    ]  # fmt: skip
     spec = tmp_path / "double.yaml"
     spec.write_text(
         textwrap.dedent(

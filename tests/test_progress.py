@@ -32,12 +32,26 @@ class Recorder:
 
 def test_evaluate_reports_each_query() -> None:
     recorder = Recorder()
+    spec = load_spec(ROOT / "specs" / "tiktok")
     with progress.reporting(recorder):
-        result = evaluate(load_spec(ROOT / "specs" / "tiktok"), Request(grain="week"))
-    starts = [e for e in recorder.events if e[0] == "start"]
-    assert ("start", ("running queries", len(result.tables))) in starts
-    assert sum(1 for e in recorder.events if e[0] == "advance") >= len(result.tables)
-    assert sum(1 for e in recorder.events if e[0] == "finish") == len(starts)
+        result = evaluate(spec, Request(grain="week"))
+    # One statement per KPI table (audience, paid_audience, organic, paid); the organic
+    # against paid comparison over the weeks and over the whole range; one query per
+    # segment ranking.
+    kpi_tables = ["audience", "paid_audience", "organic", "paid"]
+    assert [t.name for t in result.tables[:4]] == kpi_tables
+    expected = [
+        ("running queries", len(kpi_tables)),
+        ("comparing organic and paid", len(spec.comparisons) * 2),
+        ("ranking segments", len(spec.segments)),
+    ]
+    events = recorder.events
+    starts = {i + 1: e[1] for i, e in enumerate(events) if e[0] == "start"}  # task id → task
+    assert [task for task in starts.values() if task[0] in dict(expected)] == expected
+    for task_id, (_, total) in starts.items():  # every task advanced to its total, finished
+        if total is not None:
+            assert events.count(("advance", task_id)) == total, starts[task_id]
+        assert events.count(("finish", task_id)) == 1
 
 
 def test_silent_without_a_reporter() -> None:

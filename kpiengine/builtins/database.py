@@ -85,7 +85,8 @@ def _date(value: str | None) -> dt.date | None:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    # A flag (a ranking's too_small) is stored as 1 or 0, so that a dashboard can filter on it.
+    if isinstance(value, int | float):
         return float(value)
     return None
 

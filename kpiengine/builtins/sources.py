@@ -83,6 +83,8 @@ class SqlSource:
         # Others (hive:// for Spark's Thrift server, the warehouses) have no read-only
         # connection option: a user that can only read is the way (docs/scale-out.md).
         try:
+            if url.drivername == "duckdb":  # duckdb-engine, minus its side databases
+                url = url.set(drivername=_duckdb_driver())
             self._engine = sa.create_engine(url, **kwargs)
         except NoSuchModuleError:
             raise SourceError(
@@ -139,6 +141,14 @@ class SqlSource:
         self._engine.dispose()
 
 
+def _duckdb_driver() -> str:
+    """The URL scheme of kpiengine's DuckDB dialect (see :mod:`.duckdb_dialect`)."""
+    from kpiengine.builtins import duckdb_dialect
+
+    duckdb_dialect.register()
+    return duckdb_dialect.DRIVER
+
+
 def _no_attach(dbapi_connection: Any, record: Any) -> None:
     """No ATTACH on SQLite connections: even read-only, ATTACH creates the file it names."""
     import sqlite3
@@ -176,7 +186,7 @@ class FileSource(SqlSource):
             raise SourceError(f"file or folder not found: {path} (source {uri})")
         self._kind = kind
         self._unread = {_table_name(file): file for file in files}
-        self._engine = sa.create_engine("duckdb:///:memory:", poolclass=StaticPool)
+        self._engine = sa.create_engine(f"{_duckdb_driver()}:///:memory:", poolclass=StaticPool)
 
     def table(self, name: str, columns: Sequence[str] | None = None) -> FromClause:
         self._read(name)

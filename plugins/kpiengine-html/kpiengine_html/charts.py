@@ -184,8 +184,13 @@ def table_figures(table: Table, result: Result) -> list[Figure]:
     """
     if not table.rows:
         return []
+    names = {info.name for info in table.kpis}
+    # A segment ranking's `rank` is an order, not an amount: its bars would say nothing.
+    skip = {"rank"} if {"rank", "too_small"} <= names else set()
     kpis = [
-        info for info in table.kpis if any(number(r.get(info.name)) is not None for r in table.rows)
+        info
+        for info in table.kpis
+        if info.name not in skip and any(number(r.get(info.name)) is not None for r in table.rows)
     ]
     found = periods(table)
     if "hour" in table.dimensions:
@@ -607,13 +612,16 @@ def paid_share(found: Sequence[Pair], grain: str) -> Figure | None:
         {"pair": label, "value": number(v), "text": format_value(v, info)}
         for label, (v, info) in values.items()
     ]
+    # Up to 100 %, unless a share goes beyond (an organic count that should include paid
+    # but is smaller than it): then to that share, so that its bar stays inside the chart.
+    top = max([1.0, *(v for point in points if (v := point["value"]) is not None)])
     base = alt.Chart(alt.InlineData(values=points)).encode(
         y=alt.Y("pair:N", sort=list(values), title=None, axis=alt.Axis(labelLimit=150)),
         x=alt.X(
             "value:Q",
             title=None,
             axis=alt.Axis(format=".0%", tickCount=4),
-            scale=alt.Scale(domain=[0, 1]),
+            scale=alt.Scale(domain=[0, top]),
         ),
     )
     chart = alt.layer(

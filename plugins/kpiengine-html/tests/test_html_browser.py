@@ -2,7 +2,8 @@
 
 Debian's ``chromium`` is driven through playwright (``executable_path``; playwright
 never downloads a browser of its own here). For each report (the CLI's on the shipped
-TikTok sample, and one built by hand with every table shape and hostile text):
+TikTok catalogue and sample, with its organic-against-paid comparison and segment
+rankings, under 2 MB; and one built by hand with every table shape and hostile text):
 
 - the browser context is offline, and every request is routed through the test:
   any request other than the report file itself is recorded and aborted, and fails
@@ -159,7 +160,17 @@ def visit(browser: Browser) -> Iterator[Any]:
         context.close()
 
 
+#: What the default catalogue's report holds besides the KPI tables: the organic
+#: against paid comparison, the segment rankings and the trend rule's finding.
+SAMPLE_TABLES = [
+    "Organic vs paid: paid costs", "Paid performance by age", "Paid performance by gender",
+    "Paid performance by country", "Paid performance by interest category",
+    "Best hours to post",
+]  # fmt: skip
+
+
 def _sample_report(folder: Path) -> Path:
+    """``kpi run specs/tiktok`` (the whole default catalogue) as an HTML report."""
     if not SPEC.is_dir():
         pytest.skip("needs the kpiengine checkout's specs")
     report = folder / "report.html"
@@ -174,6 +185,16 @@ def _sample_report(folder: Path) -> Path:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     print(f"kpi run … --format html: {time.monotonic() - started:.2f}s")
+    size = report.stat().st_size
+    print(f"report: {size:,} bytes")
+    assert size < 2_000_000
+    dom = parse(report.read_text(encoding="utf-8"))
+    sections = [s.attrs.get("data-category") for s in dom.find_all("section", cls="category")]
+    assert "comparison" in sections
+    tables = [a.attrs.get("data-table") for a in dom.find_all("article")]
+    assert all(name in tables for name in SAMPLE_TABLES), tables
+    assert dom.find("article", cls="versus") is not None  # the pairs, one chart each
+    assert "engagement_rate_falling" in report.read_text(encoding="utf-8")
     return report
 
 

@@ -16,7 +16,7 @@ from html_dom import Node, parse
 from html_sample import HOSTILE, QUOTES, UNICODE, WEEKS, rich_result
 from kpiengine_html import charts, render_html
 from kpiengine_html.markup import Markup, h, render
-from kpiengine_html.model import direction_mood, natural_order
+from kpiengine_html.model import Pair, direction_mood, natural_order
 
 from kpiengine import hookspecs
 from kpiengine.registry import OutputContext
@@ -530,6 +530,48 @@ def test_a_kpi_known_only_for_the_whole_range() -> None:
     assert [f.find("span", cls="chart-title").text for f in article.find_all("figure")] == [
         "Active followers"
     ]
+
+
+def test_a_paid_share_over_100_percent_stays_inside_the_chart() -> None:
+    # An organic count that includes paid but is smaller than it (ads whose views TikTok
+    # does not count as the account's): the share goes over 100 %, as on the sample data.
+    share = KpiInfo("paid_share", "Paid share of the total", "comparison", "percent", "none")
+
+    def figure(views_share: float) -> charts.Figure:
+        found = [
+            Pair(label, Table(f"Organic vs paid: {label}", "comparison", [], [share], rows),
+                 rows, {"paid_share": share})
+            for label, rows in (("Video views", [{"period": None, "paid_share": views_share}]),
+                                ("Likes", [{"period": None, "paid_share": 0.2897}]))
+        ]  # fmt: skip
+        made = charts.paid_share(found, "week")
+        assert made is not None
+        return made
+
+    def width(fig: charts.Figure) -> float:
+        svg = str(charts.render_svg(fig.spec, "t", fig.label))
+        match = re.search(r'<svg[^>]* width="(\d+(?:\.\d+)?)"', svg)
+        assert match, svg[:200]
+        return float(match.group(1))
+
+    over = figure(2.9358)
+    assert over.table.rows[0] == ["Video views", "293.58%"]
+    # the axis reaches 294 %, so the chart is as wide as with a full bar (same label width)
+    assert width(over) == pytest.approx(width(figure(1.0)), abs=2)
+
+
+def test_a_segment_ranking_charts_its_kpis_not_its_ranks() -> None:
+    ctr = KpiInfo("ctr_by_age", "CTR by age", "audience", "percent", "higher")
+    rank = KpiInfo("rank", "Rank by CTR by age", "audience", "number", "none")
+    small = KpiInfo("too_small", "Too small to judge", "audience", "number", "none")
+    rows = [
+        {"period": None, "age": "18-24", "ctr_by_age": 0.0098, "rank": 1, "too_small": False},
+        {"period": None, "age": "55+", "ctr_by_age": 0.0051, "rank": 2, "too_small": False},
+        {"period": None, "age": None, "ctr_by_age": None, "rank": None, "too_small": True},
+    ]
+    table = Table("Paid performance by age", "audience", ["age"], [ctr, rank, small], rows)
+    result = Result("s", "total", None, None, tables=[table])
+    assert [f.title for f in charts.table_figures(table, result)] == ["CTR by age"]
 
 
 def test_every_chart_draws_something() -> None:

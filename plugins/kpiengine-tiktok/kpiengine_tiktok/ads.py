@@ -5,11 +5,15 @@ column labels (``By Day``, ``Campaign name``, ``Cost``, ``Clicks (destination)``
 A report broken down by age, gender, country or interest category goes to
 ``paid_audience``; any other to ``paid_daily``.
 
-The cleaning runs in DuckDB, over ``read_csv(…, all_varchar)``: thousands separators,
-``%`` and currency signs are stripped, ``-`` is null, the ``Total of N results`` row is
-dropped (and counted). Only the error path reads a file in Python, to point at the line
-and column of a bad value. XLSX files are read with openpyxl (read-only) into a
-temporary CSV and go the same way.
+Opening the source reads the headers only. The tables are loaded when a statement first
+reads one of them: one scan of each file by DuckDB's ``read_csv``, the cleaning in SQL
+(:mod:`kpiengine_tiktok.ads_load`), then the currency check. The date, every number
+and the currency are always loaded, so every value that must be a number is checked in
+every file; of the text columns (names, ids, objective, segments), the statement's
+tables get only those it reads: they cost the most to load and have nothing to check.
+A later statement that reads more text columns loads that table again, whole. XLSX
+files are read with openpyxl (read-only) into a temporary CSV when the source opens and
+go the same way.
 """
 
 from __future__ import annotations
@@ -18,15 +22,18 @@ import csv
 import io
 import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpiengine.errors import Location, SourceError
-from kpiengine_tiktok.canonical import CanonicalSource, quote_ident, shown
+from kpiengine_tiktok.ads_load import MACROS, TEXT, Report, load_report, run
+from kpiengine_tiktok.canonical import TABLES, CanonicalSource, quote_ident, shown
 from kpiengine_tiktok.sheets import XLSX_MAGIC, cell_text, check_delimiter, column_letter, decode
 from kpiengine_tiktok.textutil import match_headers, parse_uri
+
+if TYPE_CHECKING:
+    from kpiengine.registry import ValueType
 
 OPTIONS = ("currency", "mixed_currency")
 SUFFIXES = (".csv", ".xlsx")
@@ -71,64 +78,15 @@ LABELS: dict[str, tuple[str, ...]] = {
     "follows": ("Paid follows", "Follows", "follows"),
     "profile_visits": ("Paid profile visits", "Profile visits", "profile_visits"),
 }
-TEXT = ("campaign", "campaign_id", "ad_group", "ad_group_id", "ad", "ad_id", "objective",
-        "currency", "age", "gender", "country", "interest_category")  # fmt: skip
-MONEY = ("spend", "conversion_value")
 SEGMENTS = ("age", "gender", "country", "interest_category")
 REQUIRED = ("date", "spend", "impressions", "clicks")
-
-# A value is a number once thousands separators and `%` are removed; otherwise, if it
-# looks like money ("$1,234.50", "1.234,50 €" is not supported, "USD 12.00"), once its
-# currency sign or code is removed. Anything else is an error.
-_MONEY_PATTERN = (
-    r"^\s*[-−]?\s*(?:[A-Z]{3}\s?|[A-Z]{0,2}[$€£¥₩₫₹₺₽฿₱₦]\s?)?[-−]?"
-    r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?\s*(?:[$€£¥₩₫₹₺₽฿₱₦]|[A-Z]{3})?\s*$"
-)
-_MACROS = f"""
-CREATE OR REPLACE TEMP MACRO kpi_blank(v) AS v IS NULL OR trim(v) IN ('', '-', '--');
-CREATE OR REPLACE TEMP MACRO kpi_num(v) AS CASE
-    WHEN kpi_blank(v) THEN NULL
-    ELSE coalesce(
-        TRY_CAST(replace(replace(trim(v), ',', ''), '%', '') AS DOUBLE),
-        CASE WHEN regexp_full_match(v, '{_MONEY_PATTERN}')
-             THEN TRY_CAST(regexp_replace(replace(v, '−', '-'), '[^0-9.\\-]', '', 'g') AS DOUBLE)
-        END)
-    END;
-CREATE OR REPLACE TEMP MACRO kpi_date(v) AS CASE
-    WHEN kpi_blank(v) THEN NULL
-    ELSE coalesce(
-        TRY_CAST(trim(v) AS DATE),
-        CAST(TRY_STRPTIME(trim(v), ['%Y/%m/%d', '%Y-%m-%d %H:%M:%S', '%Y/%m/%d %H:%M:%S',
-                                     '%Y-%m-%d %H:%M', '%Y.%m.%d']) AS DATE))
-    END;
-CREATE OR REPLACE TEMP MACRO kpi_text(v) AS CASE WHEN kpi_blank(v) THEN NULL ELSE trim(v) END;
-CREATE OR REPLACE TEMP MACRO kpi_total(v) AS
-    regexp_full_match(coalesce(trim(v), ''), '(?i)total of [0-9][0-9,.]* results?');
-"""
-_AGE_SQL = """CASE
-    WHEN upper({v}) IN ('NONE', 'UNKNOWN') THEN 'Unknown'
-    WHEN regexp_full_match(upper({v}), 'AGE_[0-9]+_100') THEN regexp_extract({v}, '[0-9]+') || '+'
-    WHEN regexp_full_match(upper({v}), '(AGE_)?[0-9]+\\s*[-_]\\s*[0-9]+')
-        THEN regexp_extract({v}, '([0-9]+)\\s*[-_]\\s*([0-9]+)', 1) || '-'
-             || regexp_extract({v}, '([0-9]+)\\s*[-_]\\s*([0-9]+)', 2)
-    ELSE {v} END"""
-_GENDER_SQL = """CASE upper({v})
-    WHEN 'FEMALE' THEN 'Female' WHEN 'MALE' THEN 'Male' WHEN 'NONE' THEN 'Unknown'
-    WHEN 'UNKNOWN' THEN 'Unknown' WHEN 'OTHER' THEN 'Other' ELSE {v} END"""
-
-
-@dataclass
-class Report:
-    """One export file: its columns and where it is loaded."""
-
-    path: Path
-    name: str  # for messages
-    csv_path: Path  # the CSV DuckDB reads (a temporary one for XLSX)
-    header: list[str]
-    columns: dict[str, int]  # canonical column → index
-    table: str  # canonical table: paid_daily or paid_audience
-    is_xlsx: bool
-    loaded: str = ""  # the DuckDB table holding the cleaned rows
+#: Loaded whatever a statement reads: the date and every number (their values are
+#: checked, so a malformed file fails whatever the KPIs) and the currency (checked
+#: across files). Names and ids are loaded when a statement reads them.
+ALWAYS = {
+    table: frozenset(c for c in TABLES[table] if c not in TEXT or c == "currency")
+    for table in ("paid_daily", "paid_audience")
+}
 
 
 def open_ads(uri: str, base_dir: Path) -> CanonicalSource:
@@ -144,37 +102,131 @@ def open_ads(uri: str, base_dir: Path) -> CanonicalSource:
         raise SourceError(
             f"option `currency={keep_currency}` of source {uri} is not a currency code (USD, EUR…)"
         )
-    source = CanonicalSource(uri)
+    source = AdsSource(uri, keep_currency, allow_mixed=mixed == "allow")
     try:
         files = _files(parsed.path, uri, source.notices)
-    except SourceError:
+        source.missing_reasons.update(
+            dict.fromkeys(_ORGANIC, "Ads Manager exports hold paid data only"),
+        )
+        source.missing_reasons["paid_audience"] = (
+            "no audience report (by age, gender, country or interest category) among the files"
+        )
+        source.missing_reasons["paid_daily"] = "no delivery report among the files"
+        reports = [_report(path, source, k) for k, path in enumerate(files)]
+        for table in ("paid_daily", "paid_audience"):
+            parts = [r for r in reports if r.table == table]
+            if parts:
+                source.defer(table, parts)
+    except BaseException:
         source.close()
         raise
-    source.missing_reasons.update(
-        dict.fromkeys(_ORGANIC, "Ads Manager exports hold paid data only"),
-    )
-    source.missing_reasons["paid_audience"] = (
-        "no audience report (by age, gender, country or interest category) among the files"
-    )
-    source.missing_reasons["paid_daily"] = "no delivery report among the files"
-    with tempfile.TemporaryDirectory(prefix="kpi-tiktok-ads-") as tmp:
-        try:
-            con = source.duck
-            _run(con, _MACROS)
-            # The rows' order does not matter (every query groups them): let DuckDB load
-            # the file with all its threads.
-            _run(con, "SET preserve_insertion_order = false")
-            reports = [_report(path, Path(tmp), k) for k, path in enumerate(files)]
-            for k, report in enumerate(reports):
-                _load(con, report, k, source.notices)
-            for table in ("paid_daily", "paid_audience"):
-                parts = [r for r in reports if r.table == table]
-                if parts:
-                    _combine(con, source, table, parts, keep_currency, mixed == "allow", uri)
-        except BaseException:
-            source.close()
-            raise
     return source
+
+
+class AdsSource(CanonicalSource):
+    """The canonical tables of Ads Manager exports, each loaded when a statement first
+    reads it (see the module docstring)."""
+
+    def __init__(self, uri: str, keep_currency: str | None, *, allow_mixed: bool) -> None:
+        import sqlalchemy as sa
+
+        super().__init__(uri)
+        self._uri = uri
+        self._keep = keep_currency
+        self._allow_mixed = allow_mixed
+        self._reports: dict[str, list[Report]] = {}
+        self._loaded: dict[str, frozenset[str]] = {}
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        # Before the statement's transaction begins, so that the tables it loads stay.
+        sa.event.listen(self.engine, "before_execute", self._before_execute)
+
+    @property
+    def scratch(self) -> Path:
+        """A temporary folder for the CSV copies of XLSX files, removed on close."""
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="kpi-tiktok-ads-")
+        return Path(self._tmp.name)
+
+    def defer(self, table: str, reports: list[Report]) -> None:
+        """Make ``table`` from ``reports`` when a statement first reads it."""
+        self._reports[table] = reports
+        self.tables.append(table)
+
+    def columns(self, table: str) -> dict[str, ValueType]:
+        if table in self._reports:  # known without loading anything
+            return {c: _value_type(t) for c, t in TABLES[table].items()}
+        return super().columns(table)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._tmp is not None:
+                self._tmp.cleanup()
+                self._tmp = None
+
+    def _before_execute(self, conn: Any, statement: Any, *args: Any) -> None:
+        if all(self._loaded.get(t) == frozenset(TABLES[t]) for t in self._reports):
+            return  # everything is loaded
+        read = _columns_read(statement, conn.dialect, self._reports)
+        if read:
+            # The other table is loaded whole now, so that any file given is checked.
+            for table in self._reports:
+                self._load(table, read.get(table))
+
+    def _load(self, table: str, columns: frozenset[str] | None) -> None:
+        """Load ``table`` with at least ``columns`` (None: every column)."""
+        every = frozenset(TABLES[table])
+        need = every if columns is None else (columns | ALWAYS[table]) & every
+        have = self._loaded.get(table)
+        if have is not None and need <= have:
+            return
+        first = have is None
+        if not first:  # a second load reads every column, so there is no third
+            need = every
+        con = self.duck
+        if not self._loaded:
+            run(con, MACROS)
+            # The rows' order does not matter (every query groups them): let DuckDB load
+            # the files with all its threads.
+            run(con, "SET preserve_insertion_order = false")
+        reports = self._reports[table]
+        # The notes of a second load would repeat those of the first.
+        notices = self.notices if first else []
+        for k, report in enumerate(reports):
+            load_report(con, report, f"ads_{table}_{k}", need, notices)
+        _combine(con, table, reports, need, self._keep, self._allow_mixed, self._uri, notices)
+        self._loaded[table] = need
+
+
+def _value_type(duck_type: str) -> ValueType:
+    if duck_type in ("BIGINT", "INTEGER", "DOUBLE"):
+        return "number"
+    if duck_type in ("DATE", "TIMESTAMP"):
+        return "date"
+    return "string"
+
+
+def _columns_read(
+    statement: Any, dialect: Any, tables: Iterable[str]
+) -> dict[str, frozenset[str] | None]:
+    """The ``tables`` that ``statement`` reads, each with the canonical columns it may
+    read (None: all of them).
+
+    From the SQL text: a name written as a word may be read. That may take in a column
+    that is not read (a KPI named like a column), never miss one that is: a statement
+    names every column it reads, unless it selects ``*``.
+    """
+    if not hasattr(statement, "compile"):
+        return dict.fromkeys(tables)
+    sql = str(statement.compile(dialect=dialect))
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql))
+    star = re.search(r"(?i)\bselect\s+(?:distinct\s+)?\*|\.\s*\*", sql) is not None
+    return {
+        table: None if star else frozenset(c for c in TABLES[table] if c in words)
+        for table in tables
+        if table in words
+    }
 
 
 _ORGANIC = (
@@ -187,12 +239,6 @@ _ORGANIC = (
     "audience_territory",
     "audience_age",
 )
-
-
-def _run(con: Any, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
-    """Execute ``sql`` (with bound ``params``) and fetch its whole result."""
-    bound = dict(params) if isinstance(params, Mapping) else list(params)
-    return list(con.execute(sql, bound).fetchall())
 
 
 def _files(path: Path, uri: str, notices: list[str]) -> list[Path]:
@@ -216,11 +262,11 @@ def _files(path: Path, uri: str, notices: list[str]) -> list[Path]:
 # -- one file ---------------------------------------------------------------------------
 
 
-def _report(path: Path, tmp: Path, index: int) -> Report:
+def _report(path: Path, source: AdsSource, index: int) -> Report:
     name = shown(path)
     is_xlsx = path.suffix.lower() in (".xlsx", ".xlsm")
     if is_xlsx:
-        csv_path = tmp / f"report{index}.csv"
+        csv_path = source.scratch / f"report{index}.csv"
         header = _xlsx_to_csv(path, csv_path)
     else:
         csv_path = path
@@ -324,276 +370,31 @@ def _message(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _cleaned(column: str, raw: str) -> str:
-    """The SQL expression giving canonical ``column`` from raw column ``raw``."""
-    if column == "date":
-        return f"kpi_date({raw})"
-    if column == "age":
-        return _AGE_SQL.format(v=f"kpi_text({raw})")
-    if column == "gender":
-        return _GENDER_SQL.format(v=f"kpi_text({raw})")
-    if column == "currency":
-        return f"upper(kpi_text({raw}))"
-    if column in TEXT:
-        return f"kpi_text({raw})"
-    return f"kpi_num({raw})"
-
-
-def _load(con: Any, report: Report, index: int, notices: list[str]) -> None:
-    """Read ``report`` into table ``ads_<index>``: the canonical columns of its table,
-    cleaned, with a flag for the totals row; rows left out are counted in ``notices``."""
-    import duckdb
-
-    report.loaded = f"ads_{index}"
-
-    def thorough() -> None:
-        # Every value read as text and cleaned by the SQL macros: slower, but it takes
-        # every format the fast path leaves out, and finds the value that is wrong.
-        _run(con, f"DROP TABLE IF EXISTS {report.loaded}")
-        try:
-            _create(con, report, fast=False)
-        except duckdb.Error as exc:
-            raise _csv_error(report, exc) from None
-
-    fast = True
-    try:
-        _create(con, report, fast=True)
-    except duckdb.ConversionException:  # a count that is not written 1,234 or -
-        fast = False
-        thorough()
-    except duckdb.Error as exc:
-        raise _csv_error(report, exc) from None
-    count = (
-        "SELECT count(*) FILTER (WHERE _total), count(*) FILTER (WHERE _bad), "
-        f"count(*) FILTER (WHERE NOT _total AND date IS NULL), count(*) FROM {report.loaded}"
-    )
-    ((totals, bad_rows, undated, rows),) = _run(con, count)
-    if bad_rows and fast:  # money or a date in a form the fast path does not read
-        thorough()
-        ((totals, bad_rows, undated, rows),) = _run(con, count)
-    if bad_rows:
-        raise _locate_bad_value(report)
-    if totals or undated:
-        _run(con, f"DELETE FROM {report.loaded} WHERE _total OR date IS NULL")
-    if rows - totals - undated == 0:
-        notices.append(f"{report.name}: no data rows")
-    if totals:
-        notices.append(
-            f"{report.name}: {totals} `Total of N results` "
-            f"{'row' if totals == 1 else 'rows'} left out (the totals of the report)"
-        )
-    if undated:
-        notices.append(
-            f"{report.name}: {undated} {'row' if undated == 1 else 'rows'} without a date left out"
-        )
-
-
-def _create(con: Any, report: Report, *, fast: bool) -> None:
-    """``CREATE TABLE ads_<n>`` from the file, in one scan.
-
-    ``fast``: DuckDB's CSV reader parses the count columns itself (``thousands=','``,
-    ``-`` as null), which is several times faster than cleaning text in SQL; it raises
-    a ConversionException on anything else, and the caller then reads with ``fast``
-    False: every column as text, cleaned by the SQL macros. Money and dates are always
-    cleaned in SQL (``$1,234.50``, and the totals row's label in the date column).
-    """
-    from kpiengine_tiktok.canonical import TABLES
-
-    native = {
-        i
-        for c, i in report.columns.items()
-        if fast and c not in TEXT and c not in MONEY and c != "date"
-    }
-    names = [f"c{i}" for i in range(len(report.header))]
-    # The path is a bound parameter; the column names are ours (c0, c1, …) and the types
-    # are constants, so nothing from the file becomes SQL text.
-    types = ", ".join(
-        f"'{n}': '{TABLES[report.table][_column_of(report, i)] if i in native else 'VARCHAR'}'"
-        for i, n in enumerate(names)
-    )
-    thousands = "thousands = ',', " if fast else ""
-    read = (
-        "read_csv($path, header = true, auto_detect = false, delim = ',', quote = '\"', "
-        "escape = '\"', strict_mode = true, null_padding = false, encoding = 'utf-8', "
-        f"nullstr = ['-', '--', ''], {thousands}columns = {{{types}}})"
-    )
-    inner, checks = [], []
-    for column, i in report.columns.items():
-        raw = f"c{i}"
-        x = quote_ident("x_" + column)
-        if i in native or (fast and column in TEXT and column not in ("currency", "age", "gender")):
-            value = raw  # parsed by the reader, or text with `-` and empty as null already
-        elif fast and column == "currency":
-            value = f"upper({raw})"
-        elif fast and column in MONEY:  # 1,234.50, $1,234.50 or €1,234.50 (replace is cheap)
-            plain = f"replace(replace(replace({raw}, ',', ''), '$', ''), '€', '')"
-            value = f"TRY_CAST({plain} AS DOUBLE)"
-        elif fast and column == "date":  # 2026-07-01 (the CASE keeps the cast out of the reader)
-            value = (
-                f"CASE WHEN starts_with({raw}, 'Total of ') THEN NULL "
-                f"ELSE TRY_CAST({raw} AS DATE) END"
-            )
-        else:
-            value = _cleaned(column, raw)
-        inner.append(f"{raw}, {value} AS {x}")
-        if column not in TEXT and i not in native:
-            # a value that is there (`-` and empty are null) but does not read as its type
-            blank = f"{raw} IS NULL" if fast else f"kpi_blank({raw})"
-            checks.append(f"({x} IS NULL AND NOT {blank})")
-    # (starts_with first: the regular expression only runs on the few rows it lets through)
-    total = "false" if 0 in native else "starts_with(c0, 'Total of ') AND kpi_total(c0)"
-    inner.append(f"coalesce({total}, false) AS _t")
-    outer = []
-    for column, typ in TABLES[report.table].items():
-        value = quote_ident("x_" + column) if column in report.columns else "NULL"
-        outer.append(f"CAST({value} AS {typ}) AS {quote_ident(column)}")
-    outer.append("_t AS _total")
-    outer.append(f"coalesce(NOT _t AND ({' OR '.join(checks) or 'false'}), false) AS _bad")
-    if 0 not in report.columns.values():
-        inner.append("c0")
-    _run(
-        con,
-        f"CREATE TABLE {report.loaded} AS SELECT {', '.join(outer)} "
-        f"FROM (SELECT {', '.join(inner)} FROM {read})",
-        {"path": str(report.csv_path)},
-    )
-
-
-def _column_of(report: Report, index: int) -> str:
-    return next(c for c, i in report.columns.items() if i == index)
-
-
-def _csv_error(report: Report, exc: Exception) -> SourceError:
-    text = str(exc)
-    match = re.search(r"CSV Error on Line: (\d+)", text)
-    original = re.search(r"Original Line: (.*)", text)
-    reason = ""
-    for line in text.splitlines()[1:]:
-        line = line.strip()
-        if line and not line.startswith(("Original Line", "Possible fixes", "*")):
-            reason = line
-            break
-    if match:
-        line_no = int(match[1])
-        return SourceError(
-            f"malformed CSV: {reason or 'cannot read this line'}",
-            location=Location(report.name, line_no, 1, 1, original[1] if original else None),
-        )
-    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return SourceError(f"cannot read {report.name}: {first}")
-
-
-def _locate_bad_value(report: Report) -> SourceError:
-    """Find the first value that is not a number (or date) in the file, in Python: the
-    slow path, taken only to say where the error is."""
-    numeric = {i: c for c, i in report.columns.items() if c not in TEXT}
-    rows = _xlsx_rows(report.path) if report.is_xlsx else _csv_rows(report.path)
-    for line, cells in rows:
-        if cells and _is_total(cells[0]):
-            continue
-        for index, column in numeric.items():
-            value = cells[index] if index < len(cells) else ""
-            if _blank(value):
-                continue
-            ok = _is_date(value) if column == "date" else _is_number(value)
-            if ok:
-                continue
-            what = "a date (YYYY-MM-DD)" if column == "date" else "a number"
-            label = report.header[index]
-            message = f"`{value}` in column `{label}` is not {what}"
-            if report.is_xlsx:
-                return SourceError(
-                    f"{message} (cell {column_letter(index)}{line})",
-                    location=Location(report.name, line, index + 1),
-                )
-            raw = _physical_line(report.path, line)
-            column_no = raw.find(value) + 1 if raw and value in raw else 1
-            return SourceError(
-                message,
-                location=Location(report.name, line, column_no, max(len(value), 1), raw),
-            )
-    return SourceError(f"{report.name}: a value is not a number (its place was not found)")
-
-
-def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        start = 1
-        for n, record in enumerate(reader):
-            if n:
-                yield start, record
-            start = reader.line_num + 1
-
-
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """The rows after the header, with their row numbers in the sheet."""
-    import openpyxl
-
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        seen_header = False
-        for number, values in enumerate(book.worksheets[0].iter_rows(values_only=True), 1):
-            cells = [cell_text(v) for v in values]
-            if not seen_header:
-                seen_header = any(c.strip() for c in cells)
-                continue
-            yield number, cells
-    finally:
-        book.close()
-
-
-def _physical_line(path: Path, number: int) -> str | None:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        for n, line in enumerate(fh, start=1):
-            if n == number:
-                return line.rstrip("\r\n")
-    return None
-
-
-_NUMBER = re.compile(_MONEY_PATTERN)
-
-
-def _blank(value: str) -> bool:
-    return value.strip() in ("", "-", "--")
-
-
-def _is_total(value: str) -> bool:
-    return re.fullmatch(r"(?i)total of [0-9][0-9,.]* results?", value.strip()) is not None
-
-
-def _is_number(value: str) -> bool:
-    plain = value.strip().replace(",", "").replace("%", "")
-    try:
-        float(plain)
-    except ValueError:
-        return _NUMBER.match(value) is not None
-    return plain.lower() not in ("nan", "inf", "-inf", "infinity")
-
-
-def _is_date(value: str) -> bool:
-    return re.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?",
-                        value.strip()) is not None  # fmt: skip
-
-
 # -- all files --------------------------------------------------------------------------
 
 
 def _combine(
     con: Any,
-    source: CanonicalSource,
     table: str,
     reports: Sequence[Report],
+    loaded: frozenset[str],
     keep: str | None,
     allow_mixed: bool,
     uri: str,
+    notices: list[str],
 ) -> None:
-    """Canonical ``table``: a view over the loaded reports, after the currency check."""
-    from kpiengine_tiktok.canonical import TABLES
+    """Canonical ``table``: a view over the loaded reports, after the currency check.
 
-    counts = _run(
+    Columns some report has but that were not loaded are left out of the view, so that a
+    statement reading one fails instead of seeing nulls.
+    """
+    counts = run(
         con,
         " UNION ALL ".join(
-            f"SELECT currency, count(*) FROM {r.loaded} GROUP BY currency" for r in reports
+            f"SELECT currency, count(*) FROM {r.loaded} GROUP BY currency"
+            if "currency" in r.columns
+            else f"SELECT CAST(NULL AS VARCHAR), count(*) FROM {r.loaded}"
+            for r in reports
         ),
     )
     totals: dict[str | None, int] = {}
@@ -603,19 +404,27 @@ def _combine(
         ((c, n) for c, n in totals.items() if c is not None), key=lambda cn: (-cn[1], cn[0])
     )
     names = ", ".join(r.name for r in reports)
+    has_currency = {r.loaded: "currency" in r.columns for r in reports}
     if keep is not None and currencies:
         dropped = {c: n for c, n in totals.items() if c != keep}
         if dropped:
             other = ", ".join(f"{n} in {c or 'no currency'}" for c, n in dropped.items())
-            source.notices.append(
+            notices.append(
                 f"{table}: kept the {keep} rows only (currency={keep}); left out {other}"
             )
             for report in reports:
-                _run(con, f"DELETE FROM {report.loaded} WHERE currency IS DISTINCT FROM ?", [keep])
+                if has_currency[report.loaded]:
+                    drop = f"DELETE FROM {report.loaded} WHERE currency IS DISTINCT FROM ?"
+                    run(con, drop, [keep])
+                else:  # no Currency column: none of its rows is in `keep`
+                    run(con, f"DELETE FROM {report.loaded}")
     elif keep is not None:  # no Currency column: the option says which currency it is
-        source.notices.append(f"{table}: no Currency column; the money is taken as {keep}")
+        notices.append(f"{table}: no Currency column; the money is taken as {keep}")
         for report in reports:
-            _run(con, f"UPDATE {report.loaded} SET currency = ?", [keep])
+            if not has_currency[report.loaded]:
+                run(con, f"ALTER TABLE {report.loaded} ADD COLUMN currency VARCHAR")
+                has_currency[report.loaded] = True
+            run(con, f"UPDATE {report.loaded} SET currency = ?", [keep])
     elif len(currencies) > 1 and not allow_mixed:
         listing = ", ".join(f"{c} ({n} rows)" for c, n in currencies)
         raise SourceError(
@@ -625,11 +434,20 @@ def _combine(
             "yourself (--by currency), allow it with `?mixed_currency=allow`",
         )
     elif len(currencies) > 1:
-        source.notices.append(
+        notices.append(
             f"{table}: several currencies ({', '.join(c for c, _ in currencies)}); break the "
             "money KPIs down with --by currency"
         )
-    columns = ", ".join(quote_ident(c) for c in TABLES[table])
-    union = " UNION ALL ".join(f"SELECT {columns} FROM {r.loaded}" for r in reports)
-    _run(con, f"CREATE VIEW {quote_ident(table)} AS {union}")
-    source.tables.append(table)
+    in_files = {c for r in reports for c in r.columns}
+    shown_columns = [c for c in TABLES[table] if c in loaded or c not in in_files]
+    parts = []
+    for report in reports:
+        have = {c for c in report.columns if c in loaded}
+        if has_currency[report.loaded]:
+            have.add("currency")
+        values = [
+            quote_ident(c) if c in have else f"CAST(NULL AS {TABLES[table][c]}) AS {quote_ident(c)}"
+            for c in shown_columns
+        ]
+        parts.append(f"SELECT {', '.join(values)} FROM {report.loaded}")
+    run(con, f"CREATE OR REPLACE VIEW {quote_ident(table)} AS {' UNION ALL '.join(parts)}")

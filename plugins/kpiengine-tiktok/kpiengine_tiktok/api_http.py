@@ -64,6 +64,16 @@ class Secret:
         """``text`` with every occurrence of the value replaced by ``***``."""
         return text.replace(self._value, "***") if self._value else text
 
+    def scrub_json(self, value: Any) -> Any:
+        """Parsed JSON ``value`` with every string in it (keys too) scrubbed."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, dict):
+            return {self.scrub_json(k): self.scrub_json(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.scrub_json(v) for v in value]
+        return value
+
     def __repr__(self) -> str:
         return "Secret('***')"
 
@@ -330,7 +340,8 @@ class ApiClient:
             raise self._fail(f"the TikTok API answered {what} with error {code}{detail}", hint)
         if not isinstance(envelope.get("data"), dict):
             raise self._fail(f"the TikTok API answered {what} without a `data` object")
-        return Response(envelope, self._token.scrub(text)), None
+        # A server may echo the token anywhere in its data: none of it may reach a table.
+        return Response(self._token.scrub_json(envelope), self._token.scrub(text)), None
 
 
 def _detail_parts(envelope: Mapping[str, Any] | None) -> list[str]:

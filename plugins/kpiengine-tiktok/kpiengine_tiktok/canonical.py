@@ -299,13 +299,27 @@ _GENDERS = {
     "feminino": "Female",
     "femenino": "Female",
     "femme": "Female",
+    "femmes": "Female",
+    "mujer": "Female",
+    "mujeres": "Female",
+    "mulher": "Female",
+    "mulheres": "Female",
     "weiblich": "Female",
+    "frauen": "Female",
+    "women": "Female",
     "nu": "Female",
     "male": "Male",
     "m": "Male",
     "masculino": "Male",
     "homme": "Male",
+    "hommes": "Male",
+    "hombre": "Male",
+    "hombres": "Male",
+    "homem": "Male",
+    "homens": "Male",
     "mannlich": "Male",
+    "manner": "Male",
+    "men": "Male",
     "nam": "Male",
     "other": "Other",
     "others": "Other",
@@ -313,7 +327,10 @@ _GENDERS = {
     "outros": "Other",
     "otro": "Other",
     "otros": "Other",
+    "otra": "Other",
+    "otras": "Other",
     "autre": "Other",
+    "autres": "Other",
     "khac": "Other",
     "none": "Unknown",
     "unknown": "Unknown",
@@ -332,7 +349,8 @@ def normalize_gender(value: str | None) -> str | None:
     """``Female``, ``Male``, ``Other`` or ``Unknown`` (TikTok's ``NONE``); None for no value.
 
     Accepts the API's ``FEMALE``/``MALE``/``NONE`` and the export labels in English,
-    Portuguese, Spanish, French, German and Vietnamese; anything else is returned as is.
+    Portuguese, Spanish, French, German and Vietnamese (``Mujer``, ``Masculino``,
+    ``Homens``, …); anything else is returned as is.
     """
     if value is None or not value.strip() or value.strip() == "-":
         return None

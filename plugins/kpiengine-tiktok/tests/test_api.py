@@ -782,6 +782,32 @@ def test_the_token_never_shows_in_repr_display_logs_or_results(
     assert TOKEN not in json.dumps(result_rows, default=str)
 
 
+def test_a_token_echoed_in_the_data_never_reaches_a_table_or_a_saved_answer(
+    tiktok: tuple[FakeTikTok, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake, base = tiktok
+    answer = fake.report
+
+    def echoing(params: Mapping[str, Any]) -> Reply:  # a campaign named after the token
+        status, headers, body = answer(params)
+        return status, headers, body.replace(b"Summer Sale", f"{TOKEN} sale".encode())
+
+    fake.report = echoing  # type: ignore[method-assign]
+    source = open_live(base, save=str(tmp_path / "saved"))
+    try:
+        tables = json.dumps(all_tables(source), default=str)
+    finally:
+        source.close()
+    assert "*** sale" in tables
+    assert TOKEN not in tables
+    saved = "".join(p.read_text("utf-8") for p in (tmp_path / "saved").glob("*.json"))
+    assert "*** sale" in saved
+    assert TOKEN not in saved
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", TOKEN)
+    by_campaign = evaluate(tmp_path, live_uri(base), by=("campaign",))
+    assert TOKEN not in json.dumps(by_campaign, default=str)
+
+
 def run_kpi(*args: str, cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kpiengine", *args],

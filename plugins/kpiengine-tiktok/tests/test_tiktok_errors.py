@@ -3,6 +3,7 @@ where they apply; never a traceback."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,47 @@ def test_ads_text_in_a_number_column(tmp_path: Path) -> None:
     assert "2026-03-02,Spring,USD,12abc," in error
 
 
+def test_ads_text_in_a_count_column(tmp_path: Path) -> None:
+    path = tmp_path / "report.csv"
+    path.write_text(
+        f'{ADS_HEADER}\n2026-03-01,Spring,USD,1.00,"1,000",9,1\n2026-03-02,Spring,USD,2.00,12k,8,1\n',
+        encoding="utf-8",
+    )
+    error = ads_error(path)
+    # column 28: `12k` starts after `2026-03-02,Spring,USD,2.00,` (27 characters)
+    assert "report.csv:3:28: error: `12k` in column `Impressions` is not a number" in error
+
+
+def test_ads_text_in_a_column_the_kpis_do_not_read(tmp_path: Path) -> None:
+    # `--kpi spend` reads no likes: the file is malformed all the same (column 36: after
+    # `2026-03-02,Spring,USD,2.00,100,8,1,`, 35 characters)
+    path = tmp_path / "report.csv"
+    path.write_text(
+        f"{ADS_HEADER},Paid likes\n2026-03-01,Spring,USD,1.00,100,9,1,4\n"
+        "2026-03-02,Spring,USD,2.00,100,8,1,lots\n",
+        encoding="utf-8",
+    )
+    assert "report.csv:3:36: error: `lots` in column `Paid likes` is not a number" in (
+        ads_error(path)
+    )
+
+
+def test_ads_malformed_report_among_others(tmp_path: Path) -> None:
+    # a delivery run still reads the folder's audience report, and stops at its bad line
+    folder = tmp_path / "ads"
+    folder.mkdir()
+    (folder / "delivery.csv").write_text(
+        f"{ADS_HEADER}\n2026-03-01,Spring,USD,1.00,100,9,1\n", encoding="utf-8"
+    )
+    (folder / "by_age.csv").write_text(
+        "By Day,Campaign name,Age,Cost,Impressions,Clicks (destination)\n"
+        "2026-03-01,Spring,18-24,1.00,100,9\n2026-03-01,Spring,25-34,1.00,100\n",
+        encoding="utf-8",
+    )
+    error = ads_error(folder)
+    assert "by_age.csv:3:1: error: malformed CSV: Expected Number of Columns: 6 Found: 5" in error
+
+
 def test_ads_bad_date(tmp_path: Path) -> None:
     path = tmp_path / "report.csv"
     path.write_text(f"{ADS_HEADER}\n03/01/2026,Spring,USD,1.00,100,1,0\n", encoding="utf-8")
@@ -213,6 +255,12 @@ def test_ads_xlsx_that_is_not_one(tmp_path: Path) -> None:
     path = tmp_path / "report.xlsx"
     path.write_text(f"{ADS_HEADER}\n2026-03-01,S,USD,1,100,1,0\n", encoding="utf-8")
     assert "report.xlsx: not a valid XLSX workbook" in ads_error(path)
+
+
+def test_ads_empty_xlsx(tmp_path: Path) -> None:
+    path = tmp_path / "report.xlsx"
+    path.write_bytes(b"")
+    assert "report.xlsx: the file is empty" in ads_error(path)
 
 
 def test_ads_truncated_xlsx(tmp_path: Path) -> None:
@@ -280,3 +328,34 @@ def test_ads_xlsx_value_outside_the_header(tmp_path: Path) -> None:
     )
     error = ads_error(path)
     assert "report.xlsx:3:8: error: a value outside the header's columns (cell H3)" in error
+
+
+# -- saved API answers ------------------------------------------------------------------
+
+
+def test_api_truncated_answer(tmp_path: Path) -> None:
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    # a download that stopped in the middle of the answer
+    (folder / "report.json").write_text(
+        '{"code": 0, "message": "OK", "data": {"list": [\n  {"dimensions": {"ad_id": "1",',
+        encoding="utf-8",
+    )
+    error = fails("--source", f"paid=tiktok-api:{folder}", "--kpi", "spend")
+    assert "report.json:2:" in error
+    assert "not valid JSON" in error
+
+
+def test_api_text_in_a_number(tmp_path: Path) -> None:
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    answer = {
+        "code": 0, "message": "OK", "request_id": "r1",
+        "data": {"page_info": {"page": 1, "total_page": 1},
+                 "list": [{"dimensions": {"ad_id": "1", "stat_time_day": "2026-03-01 00:00:00"},
+                           "metrics": {"spend": "1.000", "impressions": "lots"}}]},
+    }  # fmt: skip
+    (folder / "report.json").write_text(json.dumps(answer), encoding="utf-8")
+    error = fails("--source", f"paid=tiktok-api:{folder}", "--kpi", "spend")
+    assert "report.json" in error
+    assert "metric `impressions`: 'lots' is not a number" in error

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tiktok_cli import fails, one, rows, run, studio_csv, write_zip, xlsx
+from tiktok_cli import fails, one, rows, run, studio_csv, table, write_zip, xlsx
 
 EPOCH = "1799056800"  # 2027-01-04 10:00:00 UTC
 
@@ -186,9 +186,17 @@ def test_active_followers_and_best_hour(tmp_path: Path) -> None:
     by_year = rows(run(*source, "--grain", "year", kpis=kpis), "audience")
     assert by_year[("2026-01-01",)]["best_hour_to_post"] == 20
     assert by_year[("2027-01-01",)]["best_hour_to_post"] == 21
-    by_hour = rows(run(*source, "--by", "hour", kpis=kpis), "audience", ("hour",))
+    result = run(*source, "--by", "hour", kpis=kpis)
+    by_hour = rows(result, "audience", ("hour",))
     assert by_hour[(None, 20)]["active_followers"] == pytest.approx(85)
     assert by_hour[(None, 21)]["active_followers"] == pytest.approx(80)
+    # the catalogue's ranking of the hours: 20h (85 on average) before 21h (80)
+    best = table(result, "Best hours to post")
+    assert [(r["hour"], r["rank"], r["too_small"]) for r in best] == [
+        (20, 1, False),
+        (21, 2, False),
+    ]
+    assert best[0]["active_followers"] == pytest.approx(85)
 
 
 def test_new_and_returning_viewers(tmp_path: Path) -> None:

@@ -50,12 +50,24 @@ def fails(*args: str, cwd: Path = ROOT) -> str:
 
 
 def rows(result: dict[str, Any], category: str, by: tuple[str, ...] = ()) -> dict[Any, Any]:
-    """The rows of ``category``'s table broken down by ``by``, keyed by (period, *dims)."""
+    """The rows of ``category``'s table broken down by ``by``, keyed by (period, *dims).
+
+    Segment rankings (tables with a ``rank`` column, such as "Best hours to post", also
+    of category audience and by hour) are not KPI tables: :func:`table` finds them."""
     tables = [
-        t for t in result["tables"] if t["category"] == category and tuple(t["dimensions"]) == by
+        t
+        for t in result["tables"]
+        if t["category"] == category and tuple(t["dimensions"]) == by and "rank" not in t["kpis"]
     ]
     assert len(tables) == 1, [(t["name"], t["dimensions"]) for t in result["tables"]]
     return {(r["period"], *(r[d] for d in by)): r for r in tables[0]["rows"]}
+
+
+def table(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The rows of the table called ``name``, in order."""
+    (found,) = [t for t in result["tables"] if t["name"] == name]
+    rows: list[dict[str, Any]] = found["rows"]
+    return rows
 
 
 def one(result: dict[str, Any], category: str) -> dict[str, Any]:

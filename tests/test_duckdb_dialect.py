@@ -1,0 +1,116 @@
+"""kpiengine's DuckDB dialect: duckdb-engine's, without the databases it opens aside."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+
+from kpiengine.builtins import duckdb_dialect
+from kpiengine.builtins.sources import SqlSource
+from kpiengine.engine import Request, evaluate, explain
+from kpiengine.spec import load_spec
+
+
+def _database(tmp_path: Path) -> Path:
+    db = tmp_path / "t.duckdb"
+    con = duckdb.connect(str(db))
+    # `pivot` and `qualify` are reserved in DuckDB, not in PostgreSQL: they must be quoted.
+    con.execute('CREATE TABLE t (d DATE, "pivot" BIGINT, "qualify" BIGINT, x BIGINT)')
+    con.execute(
+        "INSERT INTO t VALUES ('2026-01-05', 1, 10, 100), ('2026-01-06', 2, 20, 200),"
+        " ('2026-01-13', 4, 40, 400)"
+    )
+    con.close()
+    return db
+
+
+def _spec(tmp_path: Path, db: Path) -> Path:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        textwrap.dedent(
+            f"""\
+            sources:
+              s: duckdb:///{db}
+            datasets:
+              t:
+                source: s
+                table: t
+                time: d
+            kpis:
+              p: sum(pivot)
+              q: sum(qualify) / sum(x)
+            """
+        ),
+        encoding="utf-8",
+    )
+    return spec
+
+
+def test_reserved_words_are_quoted_before_and_after_connecting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(duckdb_dialect, "_keywords", None)  # as in a fresh process
+    db = _database(tmp_path)
+    spec = load_spec(_spec(tmp_path, db))
+    # explain compiles with the source's dialect without connecting to it
+    sql = explain(spec, Request(grain="week"))[0].sql
+    assert '"pivot"' in sql
+    assert '"qualify"' in sql
+    monkeypatch.setattr(duckdb_dialect, "_keywords", None)
+    result = evaluate(spec, Request(grain="week"))  # keywords read on the connection
+    rows = {r["period"]: (r["p"], r["q"]) for r in result.tables[0].rows}
+    # by hand: week of 2026-01-05 has rows 1 and 2, week of 2026-01-12 row 4
+    assert rows == {"2026-01-05": (3, 30 / 300), "2026-01-12": (4, 40 / 400)}
+    assert duckdb_dialect._keywords is not None
+    assert {"pivot", "qualify"} <= duckdb_dialect._keywords
+
+
+def test_a_plain_file_url_opens_read_only_without_a_settings_database(tmp_path: Path) -> None:
+    db = _database(tmp_path)
+    code = textwrap.dedent(
+        f"""\
+        from pathlib import Path
+        import duckdb_engine.config
+        from kpiengine.builtins.sources import SqlSource
+        source = SqlSource("duckdb:///{db}", Path("."))
+        print(source.engine.dialect.name, sorted(source.columns("t")))
+        print(duckdb_engine.config.get_core_config.cache_info().currsize)
+        source.close()
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:2] == ["duckdb ['d', 'pivot', 'qualify', 'x']", "0"]
+    source = SqlSource(f"duckdb:///{db}", tmp_path)
+    try:
+        with source.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT sum(x) FROM t")).scalar() == 700
+            with pytest.raises(sa.exc.DBAPIError, match="read-only"):
+                conn.execute(sa.text("DELETE FROM t"))
+    finally:
+        source.close()
+
+
+def test_settings_in_the_url_still_apply(tmp_path: Path) -> None:
+    db = _database(tmp_path)
+    source = SqlSource(f"duckdb:///{db}?threads=1", tmp_path)
+    try:
+        with source.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT current_setting('threads')")).scalar() == 1
+    finally:
+        source.close()
+
+
+def test_duckdb_urls_elsewhere_keep_duckdb_engines_dialect() -> None:
+    duckdb_dialect.register()
+    plain = sa.create_engine("duckdb:///:memory:")
+    ours = sa.create_engine(f"{duckdb_dialect.DRIVER}:///:memory:")
+    assert type(plain.dialect) is not duckdb_dialect.DuckDBDialect
+    assert type(ours.dialect) is duckdb_dialect.DuckDBDialect
+    plain.dispose()
+    ours.dispose()
