@@ -171,7 +171,7 @@ def organic_rows(rng: random.Random) -> tuple[list[list[object]], list[list[obje
     followers = FOLLOWERS_BEFORE_START
     all_days = days(START, END)
     for i, day in enumerate(all_days):
-        trend = 6200.0 + 2800.0 * i / (len(all_days) - 1)
+        trend = 31000.0 + 14000.0 * i / (len(all_days) - 1)  # the views of its own reach
         raw = trend * WEEKDAY_FACTOR[day.weekday()] * rng.uniform(0.82, 1.18)
         views = round(raw * VIRAL.get(day, 1.0))
         like_rate = 0.012 if day == LOW_ENGAGEMENT_DAY else rng.uniform(0.04, 0.08)
@@ -190,7 +190,7 @@ def organic_rows(rng: random.Random) -> tuple[list[list[object]], list[list[obje
         elif day == ZERO_DAY:
             change = -9
         else:
-            change = round(views * rng.uniform(0.0012, 0.0028) + rng.uniform(-8.0, 4.0))
+            change = round(views * rng.uniform(0.00024, 0.00056) + rng.uniform(-8.0, 4.0))
         followers += change
         # Growth is followers minus the previous day's followers; the data starts on
         # START, so the first day's growth is unknown (null), as every source gives it.
@@ -214,6 +214,20 @@ def paid_rows(rng: random.Random) -> list[list[object]]:
                     rows.append(paid_row(rng, day, campaign, ad_group, ad, slot, ctr_base))
                     slot += 1
     return rows
+
+
+def add_paid_views(organic: list[list[object]], paid: list[list[object]]) -> None:
+    """Add each day's paid video views to the account's views, as TikTok counts them: the
+    views of the account's videos include those its ads bought (Spark Ads), so that
+    "organic only" views (views minus paid views) are never negative. The day the
+    account shows nothing (``ZERO_DAY``) stays at zero: a gap in TikTok's data."""
+    views_at = PAID_COLUMNS.index("video_views")
+    paid_views: dict[object, int] = {}
+    for row in paid:
+        paid_views[row[0]] = paid_views.get(row[0], 0) + int(str(row[views_at]))
+    for row in organic:
+        if row[0] != ZERO_DAY.isoformat():
+            row[1] = int(str(row[1])) + paid_views.get(row[0], 0)
 
 
 def paid_row(
@@ -769,6 +783,7 @@ def main(argv: list[str] | None = None) -> None:
     rng = random.Random(SEED)  # noqa: S311 -- sample data, not cryptography
     organic, followers = organic_rows(rng)
     paid = paid_rows(rng)
+    add_paid_views(organic, paid)
     extra = random.Random(EXTRA_SEED)  # noqa: S311 -- sample data, not cryptography
     viewers = viewer_rows(extra, organic)
     videos = video_rows(extra)
