@@ -52,6 +52,29 @@ def shift(day: dt.date, grain: str, kind: str, window: Window | None = None) -> 
     return day - dt.timedelta(days=length)
 
 
+def period_end(start: dt.date, grain: str) -> dt.date:
+    """The last day of the period of ``grain`` that starts on ``start``."""
+    if grain == "day":
+        return start
+    if grain == "week":
+        return start + dt.timedelta(days=6)
+    return _add_months(start, _MONTHS[grain]) - dt.timedelta(days=1)
+
+
+def partial_periods(grain: str, periods: set[str], data_from: str, data_to: str) -> list[str]:
+    """The ``periods`` (ISO start dates) that the data, from ``data_from`` to
+    ``data_to``, covers only in part: at most the first and the last."""
+    if grain in ("day", "total"):
+        return []
+    first, last = dt.date.fromisoformat(data_from), dt.date.fromisoformat(data_to)
+    out = []
+    for text in sorted(periods):
+        start = dt.date.fromisoformat(text)
+        if start < first or period_end(start, grain) > last:
+            out.append(text)
+    return out
+
+
 def earlier_window(window: Window, kind: str) -> Window:
     """The window the earlier values are computed over."""
     if kind not in KINDS:

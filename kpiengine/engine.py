@@ -420,16 +420,30 @@ def _segment_table(
         notices.append(f"segments `{seg.name}` are left out: {exc.message}")
         return None
     rows: dict[tuple[Any, Any], dict[str, Any]] = {}
+    runs: list[Table] = []
     for table_plan in plans:
         if seg.by not in table_plan.dimensions:
             continue
         table, _ = _run_table(sess, checked, table_plan, window)
+        runs.append(table)
         for row in table.rows:
             rows.setdefault((row["period"], row[seg.by]), {}).update(row)
     if not rows:
         return None
     infos = {n: kpi_info(checked, n) for n in names}
-    return segments.ranked_table(seg, infos, list(rows.values()))
+    return _with_coverage(segments.ranked_table(seg, infos, list(rows.values())), runs)
+
+
+def _with_coverage(table: Table, runs: list[Table]) -> Table:
+    """``table``, made from the rows of ``runs``, with their data's first and last days
+    and partial periods."""
+    firsts = [t.data_from for t in runs if t.data_from is not None]
+    lasts = [t.data_to for t in runs if t.data_to is not None]
+    table.data_from = min(firsts) if firsts else None
+    table.data_to = max(lasts) if lasts else None
+    periods = {r["period"] for r in table.rows}
+    table.partial_periods = sorted({p for t in runs for p in t.partial_periods} & periods)
+    return table
 
 
 def _parameters(request: Request) -> dict[str, Any]:
@@ -471,23 +485,27 @@ def _comparison_tables(
     with progress.task("comparing organic and paid", total=len(todo) * len(windows)) as step:
         for comp, pairs, costs, names in todo:
             values: dict[str | None, dict[str, Any]] = {}
+            runs: list[Table] = []
             for w in windows:
-                values.update(_values_by_period(sess, checked, names, w))
+                values.update(_values_by_period(sess, checked, names, w, runs))
                 step()
             infos = {n: kpi_info(checked, n) for n in names}
-            tables += [comparisons.pair_table(comp, pair, infos, values) for pair in pairs]
+            made = [comparisons.pair_table(comp, pair, infos, values) for pair in pairs]
             if costs:
-                tables.append(comparisons.costs_table(comp, costs, infos, values))
+                made.append(comparisons.costs_table(comp, costs, infos, values))
+            tables += [_with_coverage(t, runs) for t in made]
     return tables
 
 
 def _values_by_period(
-    sess: Session, checked: CheckedSpec, names: list[str], window: Window
+    sess: Session, checked: CheckedSpec, names: list[str], window: Window, runs: list[Table]
 ) -> dict[str | None, dict[str, Any]]:
-    """The named KPIs per period, without breakdown (the same queries as the tables)."""
+    """The named KPIs per period, without breakdown (the same queries as the tables);
+    the tables they come from are appended to ``runs``."""
     values: dict[str | None, dict[str, Any]] = {}
     for table_plan in plan(checked, Request(grain=window.grain, kpis=names), []):
         table, _ = _run_table(sess, checked, table_plan, window)
+        runs.append(table)
         for row in table.rows:
             values.setdefault(row["period"], {}).update({n: row[n] for n in names if n in row})
     return dict(sorted(values.items(), key=lambda kv: (kv[0] is None, kv[0] or "")))
@@ -637,6 +655,7 @@ def _run_table(
         flagged = map(_is_one, map(operator.itemgetter(width + i), raw_rows))
         for row in itertools.compress(rows, flagged):
             findings.append(_finding(checked, rule_name, row, table_plan.dimensions, infos))
+    data_from, data_to = _coverage(raw_rows, width + len(table_plan.rules))
     order = ["period", *table_plan.dimensions]
     keys = columns[(0 if has_period else 1) : len(order)]
     if keys and not any(None in column for column in keys):
@@ -653,7 +672,25 @@ def _run_table(
         )
     )
     table = Table(table_plan.name, table_plan.category, list(table_plan.dimensions), infos, rows)
+    table.data_from, table.data_to = data_from, data_to
+    if has_period and data_from is not None and data_to is not None:
+        from kpiengine.compare import partial_periods
+
+        periods = {r["period"] for r in rows if r["period"] is not None}
+        table.partial_periods = partial_periods(window.grain, periods, data_from, data_to)
     return table, findings
+
+
+def _coverage(raw_rows: Sequence[Sequence[Any]], start: int) -> tuple[str | None, str | None]:
+    """The first and last day with data (ISO dates), from the statement's coverage
+    columns (first/last day per dataset, from column ``start`` on); None without them."""
+    firsts: set[str] = set()
+    lasts: set[str] = set()
+    if raw_rows:
+        for i in range(start, len(raw_rows[0]), 2):
+            firsts.update(map(_day, {row[i] for row in raw_rows} - {None}))
+            lasts.update(map(_day, {row[i + 1] for row in raw_rows} - {None}))
+    return (min(firsts) if firsts else None), (max(lasts) if lasts else None)
 
 
 def kpi_info(checked: CheckedSpec, name: str) -> KpiInfo:
@@ -671,8 +708,11 @@ def kpi_info(checked: CheckedSpec, name: str) -> KpiInfo:
 
 
 def _period(value: Any) -> str | None:
-    if value is None:
-        return None
+    return None if value is None else _day(value)
+
+
+def _day(value: Any) -> str:
+    """A date, timestamp or date text from the database as an ISO date."""
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     if isinstance(value, dt.date):

@@ -24,7 +24,7 @@ import math
 import re
 from decimal import Decimal
 
-from kpiengine.result import KpiInfo
+from kpiengine.result import KpiInfo, Table
 
 #: How an undefined value (None) is shown.
 MISSING = "—"
@@ -92,6 +92,19 @@ def format_period(period: object, grain: str) -> str:
     if grain == "year":
         return f"{day.year:04d}"
     return day.isoformat()
+
+
+def partial_note(table: Table, grain: str) -> str:
+    """The line saying which periods of ``table`` its data covers only in part ("" when
+    none), for outputs that people read."""
+    periods = table.partial_periods
+    if not periods:
+        return ""
+    noun = f"{grain}s" if len(periods) > 1 else grain
+    return (
+        f"partial {noun}: {', '.join(periods)} "
+        f"(the data covers {table.data_from} … {table.data_to})"
+    )
 
 
 def format_dimension(value: object) -> str:

@@ -63,6 +63,13 @@ class Table:
     dimensions: list[str]
     kpis: list[KpiInfo]
     rows: list[dict[str, Any]] = field(default_factory=list)
+    #: The first and last day the table's data has within the range (ISO dates; None
+    #: when its datasets have no time column, or no rows).
+    data_from: str | None = None
+    data_to: str | None = None
+    #: The periods the data covers only in part: a first period starting before
+    #: ``data_from`` or a last one ending after ``data_to`` (a week of 3 days of data).
+    partial_periods: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,9 @@ class Result:
                     "category": t.category,
                     "dimensions": list(t.dimensions),
                     "kpis": [k.name for k in t.kpis],
+                    "data_from": t.data_from,
+                    "data_to": t.data_to,
+                    "partial_periods": list(t.partial_periods),
                     "rows": [dict(r) for r in t.rows],
                 }
                 for t in self.tables

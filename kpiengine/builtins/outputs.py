@@ -19,7 +19,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from kpiengine import hookimpl
-from kpiengine.formatting import format_dimension, format_period, format_value, printable
+from kpiengine.formatting import (
+    format_dimension,
+    format_period,
+    format_value,
+    partial_note,
+    printable,
+)
 from kpiengine.registry import OutputContext, OutputFormat
 from kpiengine.result import LEVELS, KpiInfo, Result, Table, plain_value
 
@@ -212,6 +218,9 @@ def render_table(result: Result, ctx: OutputContext) -> str:
         console.print()
         for part in _rich_tables(table, result.grain, console, console.width):
             console.print(part)
+        partial = partial_note(table, result.grain)
+        if partial:
+            console.print(Text(f"  {partial}", style="dim"))
         changes = _change_table(result, table)
         if changes is not None:
             console.print()

@@ -2,11 +2,14 @@
 
 For one output table (KPIs of a category at a breakdown) the statement is::
 
-    SELECT period, dims, <KPI expressions over the aggregates> [, <rule flags>]
+    SELECT period, dims, <KPI expressions over the aggregates> [, <rule flags>], <coverage>
     FROM (SELECT period_start(time) AS period, dims, sum(…) AS a0, …   -- one per dataset,
           FROM table WHERE time >= :from AND time < :to AND <filter>   -- every KPI of that
           GROUP BY period, dims) AS dataset                            -- dataset fused
     [LEFT JOIN … the other datasets' aggregates ON period and dims]
+
+The coverage columns are each timed dataset's first and last day per group
+(``min(time)``, ``max(time)``), from which the run flags partial periods.
 
 Every literal from a spec or a filter is a bound parameter; identifiers come only
 from the dataset's known columns. Dialect differences live in
@@ -28,6 +31,10 @@ from kpiengine.expr import ast
 from kpiengine.sql.dialects import BigInt, PeriodShift, PeriodStart, SafeDiv, to_double
 
 Expr = ColumnElement[Any]
+
+#: The names of a statement's last columns: each timed dataset's first and last day
+#: (``kpi_first_0``, ``kpi_last_0``, …), after the KPIs and rule flags.
+COVERAGE_PREFIXES = ("kpi_first_", "kpi_last_")
 
 
 @dataclass
@@ -113,7 +120,7 @@ class TableCompiler:
             if isinstance(n, ast.Prev) and isinstance(n.operand, ast.KpiRef)
         }
         level1 = self._level1(later, rules, prev_targets)
-        current = self._kpi_select(level1)
+        current = self._kpi_select(level1, coverage=True)
         if not later and not rules:
             return current
         cur: FromClause
@@ -133,6 +140,7 @@ class TableCompiler:
         zero: Expr = sa.literal_column("0")
         for i, node in enumerate(rules):
             columns.append(sa.case((outer.compile(node), one), else_=zero).label(f"rule_{i}"))
+        columns += [c for c in cur.c if c.key.startswith(COVERAGE_PREFIXES)]
         from_: FromClause = cur
         if prev is not None:
             from_ = sa.outerjoin(cur, prev, self._earlier_join(cur, prev))
@@ -148,12 +156,15 @@ class TableCompiler:
         names += sorted(k for k in needed - later if k not in names)
         return names
 
-    def _kpi_select(self, names: Sequence[str]) -> Select[Any]:
-        """period, dimensions and the named KPIs over this compiler's window."""
+    def _kpi_select(self, names: Sequence[str], *, coverage: bool = False) -> Select[Any]:
+        """period, dimensions and the named KPIs over this compiler's window; with
+        ``coverage``, then each timed dataset's first and last day in the row's group."""
         aggregates = collect_aggregates(self.checked, names)
         parts: dict[str, tuple[FromClause, dict[ast.Agg, Expr]]] = {}
         for dataset in self.plan.datasets:
-            parts[dataset] = self._dataset_query(dataset, aggregates.get(dataset, []))
+            parts[dataset] = self._dataset_query(
+                dataset, aggregates.get(dataset, []), coverage=coverage
+            )
         period, dims, from_ = self._combine(parts)
         agg_cols = {agg: col for _, cols in parts.values() for agg, col in cols.items()}
         outer = _PostAggregate(self, agg_cols, period)
@@ -162,6 +173,10 @@ class TableCompiler:
             columns.append(period.label("period"))
         columns += [key.label(_name(d)) for key, d in zip(dims, self.plan.dimensions, strict=True)]
         columns += [outer.kpi(name).label(_name(name)) for name in names]
+        for i, (sub, _) in enumerate(parts.values()):
+            if "t_first" in sub.c:
+                columns.append(sub.c.t_first.label(f"{COVERAGE_PREFIXES[0]}{i}"))
+                columns.append(sub.c.t_last.label(f"{COVERAGE_PREFIXES[1]}{i}"))
         return sa.select(*columns).select_from(from_)
 
     def _earlier_kpis(self, names: list[str]) -> FromClause | None:
@@ -213,7 +228,7 @@ class TableCompiler:
     # -- one dataset's aggregate query -------------------------------------------------
 
     def _dataset_query(
-        self, name: str, aggs: list[ast.Agg]
+        self, name: str, aggs: list[ast.Agg], *, coverage: bool = False
     ) -> tuple[FromClause, dict[ast.Agg, Expr]]:
         dataset = self.checked.spec.datasets[name]
         table = self.tables[name]
@@ -269,7 +284,12 @@ class TableCompiler:
         for i, agg in enumerate(aggs):
             columns.append(_aggregate(agg, row, time_col, tmin, tmax).label(f"a{i}"))
             agg_labels[agg] = f"a{i}"
-        if not aggs:
+        if coverage and time_col is not None:
+            # The data's first and last day per group, in the same scan: outputs flag a
+            # first or last period the data covers only in part.
+            columns.append(sa.func.min(time_col).label("t_first"))
+            columns.append(sa.func.max(time_col).label("t_last"))
+        elif not aggs:
             columns.append(sa.func.count().label("rows"))
         query = sa.select(*columns).select_from(source)
         if conditions:

@@ -119,7 +119,8 @@ def snapshot(table: Table, grain: str, kpi: str | None = None) -> Snapshot:
     """The rows that stand for the whole range.
 
     The rows without a period (the whole range) when there are any (with a value of
-    ``kpi``, when one is named), else the latest period's rows.
+    ``kpi``, when one is named), else the latest period's rows: the latest that the
+    data covers whole, so that a week of three days is not set against a full one.
     """
     overall = [row for row in table.rows if row.get("period") is None]
     if overall and (kpi is None or any(row.get(kpi) is not None for row in overall)):
@@ -127,10 +128,17 @@ def snapshot(table: Table, grain: str, kpi: str | None = None) -> Snapshot:
     found = periods(table)
     if not found:
         return Snapshot(overall, None, "whole range" if overall else "no rows")
-    latest = found[-1]
-    rows = [row for row in table.rows if iso_period(row.get("period")) == latest]
     noun = GRAIN_NOUNS.get(grain, "period")
-    return Snapshot(rows, latest, f"latest {noun} ({format_period(latest, grain)})")
+    whole = [p for p in found if p not in table.partial_periods]
+    if whole:
+        latest = whole[-1]
+        what = f"latest complete {noun}" if latest != found[-1] else f"latest {noun}"
+        label = f"{what} ({format_period(latest, grain)})"
+    else:
+        latest = found[-1]
+        label = f"latest {noun} ({format_period(latest, grain)}, partial)"
+    rows = [row for row in table.rows if iso_period(row.get("period")) == latest]
+    return Snapshot(rows, latest, label)
 
 
 def natural_order(values: Iterable[object]) -> list[object]:

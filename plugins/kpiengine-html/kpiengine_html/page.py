@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from importlib.resources import files
 
 from kpiengine import __version__ as kpiengine_version
-from kpiengine.formatting import format_dimension, format_period, format_value
+from kpiengine.formatting import format_dimension, format_period, format_value, partial_note
 from kpiengine.result import LEVELS, Finding, Result, Table
 from kpiengine_html import charts
 from kpiengine_html.markup import Markup, Node, h
@@ -228,7 +228,9 @@ class _Page:
         if not table.rows:
             body: Node = h("p", {"class": "muted"}, "No rows.")
         else:
+            partial = partial_note(table, grain)
             body = [
+                h("p", {"class": "partial muted"}, capitalize(partial)) if partial else None,
                 self.cards(table_cards) if table_cards else None,
                 h(
                     "p",

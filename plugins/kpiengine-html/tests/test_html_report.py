@@ -13,7 +13,7 @@ import kpiengine_html
 import pluggy
 import pytest
 from html_dom import Node, parse
-from html_sample import HOSTILE, QUOTES, UNICODE, WEEKS, rich_result
+from html_sample import HOSTILE, QUOTES, UNICODE, VIEWS, WEEKS, rich_result
 from kpiengine_html import charts, render_html
 from kpiengine_html.markup import Markup, h, render
 from kpiengine_html.model import Pair, direction_mood, natural_order
@@ -185,6 +185,25 @@ def test_cards_show_the_latest_period_with_its_change(dom: Node) -> None:
     }  # fmt: skip
     change = organic.find("span", cls="change")
     assert change.attrs["aria-label"] == "up +7.9%, better"
+
+
+def test_cards_skip_a_last_week_the_data_covers_in_part() -> None:
+    rows = [{"period": w, "organic_views": 1000 + n} for n, w in enumerate(WEEKS)]
+    organic = Table("organic", "organic", [], [VIEWS], rows)
+    organic.data_from, organic.data_to = WEEKS[0], "2026-08-26"  # a Wednesday
+    organic.partial_periods = [WEEKS[-1]]
+    result = Result("s", "week", None, None, tables=[organic])
+    article = _article(parse(render_html(result, CTX)), "organic")
+    assert article.find("p", cls="partial").text == (
+        f"Partial week: {WEEKS[-1]} (the data covers {WEEKS[0]} … 2026-08-26)"
+    )
+    assert article.find("p", cls="cards-when").text == f"Latest complete week ({WEEKS[-2]})"
+    assert _cards(article)["Video views"]["value"] == "1,006"
+    # When every period is partial, the latest one, said to be partial.
+    organic.partial_periods = list(WEEKS)
+    article = _article(parse(render_html(result, CTX)), "organic")
+    assert article.find("p", cls="cards-when").text == f"Latest week ({WEEKS[-1]}, partial)"
+    assert _cards(article)["Video views"]["value"] == "1,007"
 
 
 def test_cards_without_a_comparison_and_for_the_whole_range(dom: Node) -> None:

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from kpiengine import hookimpl
-from kpiengine.formatting import format_dimension, format_period, format_value
+from kpiengine.formatting import format_dimension, format_period, format_value, partial_note
 from kpiengine.registry import OutputContext, OutputFormat
 from kpiengine.result import LEVELS, Finding, KpiInfo, Result, Table
 
@@ -91,6 +91,9 @@ def _table(table: Table, grain: str) -> list[str]:
         cells += [format_dimension(row.get(dimension)) for dimension in table.dimensions]
         cells += [format_value(row.get(info.name), info) for info in table.kpis]
         lines.append(_row(cells))
+    partial = partial_note(table, grain)
+    if partial:
+        lines += ["", f"_{escape(partial)}_"]
     return lines
 
 
