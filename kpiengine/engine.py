@@ -678,6 +678,10 @@ def _run_table(
 
         periods = {r["period"] for r in rows if r["period"] is not None}
         table.partial_periods = partial_periods(window.grain, periods, data_from, data_to)
+        partial = set(table.partial_periods)
+        findings = [
+            dataclasses.replace(f, partial=True) if f.period in partial else f for f in findings
+        ]
     return table, findings
 
 

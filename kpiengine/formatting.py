@@ -24,7 +24,7 @@ import math
 import re
 from decimal import Decimal
 
-from kpiengine.result import KpiInfo, Table
+from kpiengine.result import Finding, KpiInfo, Table
 
 #: How an undefined value (None) is shown.
 MISSING = "—"
@@ -105,6 +105,17 @@ def partial_note(table: Table, grain: str) -> str:
         f"partial {noun}: {', '.join(periods)} "
         f"(the data covers {table.data_from} … {table.data_to})"
     )
+
+
+def finding_place(finding: Finding, grain: str) -> list[str]:
+    """Where a finding is: its period (``2026-09-28 (partial)`` when the data covers
+    that period only in part), then ``dimension=value`` for each dimension."""
+    where = []
+    if finding.period:
+        period = format_period(finding.period, grain)
+        where.append(f"{period} (partial)" if finding.partial else period)
+    where += [f"{k}={format_dimension(v)}" for k, v in finding.dimensions.items()]
+    return where
 
 
 def format_dimension(value: object) -> str:

@@ -83,6 +83,8 @@ class Finding:
     period: str | None
     dimensions: dict[str, Any]
     value: Any
+    #: The period is one the data covers only in part (see Table.partial_periods).
+    partial: bool = False
 
 
 LEVELS = ("info", "warn", "error")
@@ -147,6 +149,7 @@ class Result:
                     "period": f.period,
                     **f.dimensions,
                     "value": f.value,
+                    "partial": f.partial,
                 }
                 for f in self.findings
             ],

@@ -26,7 +26,7 @@ RESERVED = frozenset(
 #: Keys of rows, findings and comparisons in the JSON output: no dimension may use them.
 OUTPUT_KEYS = frozenset(
     {"period", "kpi", "value", "rule", "level", "message", "table", "earlier", "change"}
-    | {"earlier_period", "relative_change"}
+    | {"earlier_period", "relative_change", "partial"}
 )
 
 ColumnType = Literal["number", "string", "date", "boolean"]

@@ -128,6 +128,9 @@ def test_json_has_the_documented_shape() -> None:
         "category": "organic",
         "dimensions": ["campaign"],
         "kpis": ["views", "engagement_rate", "avg_watch_time"],
+        "data_from": None,  # a hand-built table: no days known, no partial periods
+        "data_to": None,
+        "partial_periods": [],
         "rows": [
             {
                 "period": "2024-01-01",
@@ -154,6 +157,7 @@ def test_json_has_the_documented_shape() -> None:
         "period": "2024-01-01",
         "campaign": "spring",
         "value": 0.0141,
+        "partial": False,
     }
     assert data["comparisons"] == []
 

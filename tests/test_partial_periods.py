@@ -119,17 +119,37 @@ def test_grain_total_and_tables_without_time(spec: Any) -> None:
 def test_every_output_says_so() -> None:
     def run(*args: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "kpiengine", "run", str(SPEC), "--kpi", "spend", *args],
+            [sys.executable, "-m", "kpiengine", "run", str(SPEC), *args],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         assert done.returncode in (0, 1), done.stderr
         return done.stdout
 
     note = "partial weeks: 2026-06-29, 2026-09-28 (the data covers 2026-07-01 … 2026-09-30)"
-    assert note in run("--grain", "week", "--format", "table")
-    assert f"_{note}_" in run("--grain", "week", "--format", "markdown")
-    table = json.loads(run("--grain", "week", "--format", "json"))["tables"][0]
+    assert note in run("--grain", "week", "--kpi", "spend", "--format", "table")
+    markdown = run("--grain", "week", "--kpi", "spend", "--kpi", "roas", "--format", "markdown")
+    assert f"_{note}_" in markdown
+    assert "(2026-09-28 (partial)" in markdown
+    assert "2026-09-28 (partial)" in run("--grain", "week", "--kpi", "roas", "--format", "table")
+    table = json.loads(run("--grain", "week", "--kpi", "spend", "--format", "json"))["tables"][0]
     assert table["partial_periods"] == ["2026-06-29", "2026-09-28"]
     assert (table["data_from"], table["data_to"]) == ("2026-07-01", "2026-09-30")
-    months = run("--grain", "month", "--format", "table")
+    findings = json.loads(run("--grain", "week", "--kpi", "roas", "--format", "json"))["findings"]
+    assert {f["period"] for f in findings if f["partial"]} == {"2026-09-28"}
+    months = run("--grain", "month", "--kpi", "spend", "--format", "table")
     assert "partial" not in months
+
+
+def test_findings_on_a_partial_period_say_so(spec: Any) -> None:
+    result = evaluate(spec, Request(grain="week"))
+    partial = {"2026-06-29", "2026-09-28"}  # the sample's first and last weeks
+    assert result.findings
+    for finding in result.findings:
+        assert finding.partial == (finding.period in partial), finding
+    # ROAS is under 1 in the last, three-day week: found, and marked.
+    last = [f for f in result.findings if f.period == "2026-09-28"]
+    assert last
+    assert all(f.partial for f in last)
+    months = evaluate(spec, Request(grain="month"))
+    assert months.findings
+    assert not any(f.partial for f in months.findings)

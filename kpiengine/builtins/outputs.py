@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpiengine import hookimpl
 from kpiengine.formatting import (
+    finding_place,
     format_dimension,
     format_period,
     format_value,
@@ -408,8 +409,7 @@ def _print_findings(console: Console, result: Result) -> None:
     findings = sorted(result.findings, key=lambda f: -rank.get(f.level, -1))
     rows = []
     for finding in findings:
-        where = [format_period(finding.period, result.grain)] if finding.period else []
-        where += [f"{k}={format_dimension(v)}" for k, v in finding.dimensions.items()]
+        where = finding_place(finding, result.grain)
         level = Text(finding.level, style=_LEVEL_STYLES.get(finding.level, ""))
         rows.append(
             (level, Text(finding.rule), Text(" ".join(where)), Text(printable(finding.message)))

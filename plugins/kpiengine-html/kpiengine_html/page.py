@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from importlib.resources import files
 
 from kpiengine import __version__ as kpiengine_version
-from kpiengine.formatting import format_dimension, format_period, format_value, partial_note
+from kpiengine.formatting import (
+    finding_place,
+    format_dimension,
+    format_period,
+    format_value,
+    partial_note,
+)
 from kpiengine.result import LEVELS, Finding, Result, Table
 from kpiengine_html import charts
 from kpiengine_html.markup import Markup, Node, h
@@ -399,8 +405,7 @@ class _Page:
 
     def finding(self, finding: Finding) -> Markup:
         grain = self.result.grain
-        where = [format_period(finding.period, grain)] if finding.period else []
-        where += [f"{k}={format_dimension(v)}" for k, v in finding.dimensions.items()]
+        where = finding_place(finding, grain)
         info = self.result.kpi(finding.kpi)
         value = format_value(finding.value, info) if info else format_dimension(finding.value)
         level = finding.level if finding.level in LEVELS else "info"

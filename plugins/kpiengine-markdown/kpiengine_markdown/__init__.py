@@ -16,7 +16,13 @@ import re
 from typing import Any
 
 from kpiengine import hookimpl
-from kpiengine.formatting import format_dimension, format_period, format_value, partial_note
+from kpiengine.formatting import (
+    finding_place,
+    format_dimension,
+    format_period,
+    format_value,
+    partial_note,
+)
 from kpiengine.registry import OutputContext, OutputFormat
 from kpiengine.result import LEVELS, Finding, KpiInfo, Result, Table
 
@@ -140,8 +146,7 @@ def _worst_first(findings: list[Finding]) -> list[Finding]:
 
 
 def _finding(finding: Finding, grain: str) -> str:
-    where = [format_period(finding.period, grain)] if finding.period else []
-    where += [f"{key}={format_dimension(value)}" for key, value in finding.dimensions.items()]
+    where = finding_place(finding, grain)
     context = f" ({escape(', '.join(where))})" if where else ""
     return f"- **{escape(finding.level)}** {code(finding.rule)}{context}: {escape(finding.message)}"
 
