@@ -84,6 +84,40 @@ def test_spans_point_into_the_text() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "span", "child_spans"),
+    [
+        # A node runs from its first token to its last, keywords and brackets included;
+        # a bracketed expression keeps its own span but widens its parent's.
+        ("(a+b)", Span(1, 4), [Span(1, 2), Span(3, 4)]),
+        (" ( a + b ) * 2", Span(1, 14), [Span(3, 8), Span(13, 14)]),
+        ("f( x )", Span(0, 6), [Span(3, 4)]),
+        ("not  x", Span(0, 6), [Span(5, 6)]),
+        ("-(x)", Span(0, 4), [Span(2, 3)]),
+        ("x is not null", Span(0, 13), [Span(0, 1)]),
+        ("true", Span(0, 4), []),
+        ("x in (1, 2 )", Span(0, 12), [Span(0, 1), Span(6, 7), Span(9, 10)]),
+        ("+x", Span(1, 2), []),
+        ("count(*)", Span(0, 8), []),
+        ("sum(x where y > 1)", Span(0, 18), [Span(4, 5), Span(12, 17)]),
+        ("((a))", Span(2, 3), []),
+    ],
+)
+def test_spans_of_every_kind_of_node(text: str, span: Span, child_spans: list[Span]) -> None:
+    from kpiengine.expr.ast import children
+
+    node = parse(text)
+    assert node.span == span
+    assert [child.span for child in children(node)] == child_spans
+
+
+def test_the_same_text_is_parsed_once_and_errors_every_time() -> None:
+    assert parse("sum(views) / 7") is parse(ExprText("sum(views) / 7"))
+    for _ in range(2):
+        with pytest.raises(SpecError, match="ends too early"):
+            parse("sum(views")
+
+
+@pytest.mark.parametrize(
     ("text", "column", "message", "hint"),
     [
         ("sum(clicks", 10, "ends too early", "`)` is missing"),

@@ -18,15 +18,24 @@ MAX_DEPTH = 200
 MAX_LENGTH = 20_000
 
 
+#: Parsed trees by expression text. Nodes are immutable and their spans are relative
+#: to the text, so the same text (``sum(spend)`` in many specs' KPIs) is parsed once.
+_PARSED: dict[str, ast.Node] = {}
+_PARSED_MAX = 10_000
+
+
 @functools.cache
 def _parser() -> Lark:
     from lark import Lark
 
+    # Every token is kept and the spans are worked out from the tokens' positions in
+    # _ToAst: lark's propagate_positions recomputes them on each of the ~20 reductions
+    # of a short expression, which made up about 40 % of the parse.
     return Lark.open(
         "grammar.lark",
         rel_to=__file__,
         parser="lalr",
-        propagate_positions=True,
+        keep_all_tokens=True,
         maybe_placeholders=False,
         cache=True,
     )
@@ -34,10 +43,18 @@ def _parser() -> Lark:
 
 def parse(source: ast.ExprText | str) -> ast.Node:
     """Parse an expression; raise :class:`SpecError` pointing at the problem."""
+    text = source if isinstance(source, str) else source.text
+    node = _PARSED.get(text)
+    if node is None:
+        node = _parse(source if isinstance(source, ast.ExprText) else ast.ExprText(source))
+        if len(_PARSED) < _PARSED_MAX:
+            _PARSED[text] = node
+    return node
+
+
+def _parse(source: ast.ExprText) -> ast.Node:
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
-    if isinstance(source, str):
-        source = ast.ExprText(source)
     text = source.text
     if not text.strip():
         raise SpecError("empty expression", location=source.locate(ast.Span(0, len(text))))
@@ -148,8 +165,13 @@ class _BadNode(Exception):
         self.span = span
 
 
-def _span(meta: Any) -> ast.Span:
-    return ast.Span(meta.start_pos, meta.end_pos)
+#: The tokens the tree builder reads; the others (parentheses, commas, keywords) only
+#: give the nodes their extent.
+_ARGUMENT_TOKENS = frozenset(
+    {"NUMBER", "PERCENT", "STRING", "NAME", "COMP_OP", "ADD_OP", "MUL_OP", "WHERE"}
+)
+#: Rules that only wrap their one argument: ``( x )`` and unary plus.
+_PASS_THROUGH = frozenset({"atom", "unary"})
 
 
 def _unquote(token: str) -> str:
@@ -190,30 +212,39 @@ class _ToAst:
         from lark import Token, Tree
 
         # An explicit stack instead of recursion: deep expressions must not overflow.
+        # Each value comes with the extent of the text it was built from, tokens
+        # included: a node's span runs from its first token to its last, and `( x )`
+        # gives x's own span but widens its parent's.
         stack: list[tuple[Any, bool]] = [(tree, False)]
-        values: list[Any] = []
+        values: list[tuple[Any, Any, Any]] = []
         while stack:
             item, ready = stack.pop()
             if isinstance(item, Token):
-                values.append(item)
+                values.append((item, item.start_pos, item.end_pos))
             elif not ready:
                 stack.append((item, True))
                 for child in reversed(item.children):
                     stack.append((child, False))
             else:
                 n = len(item.children)
-                args = values[len(values) - n :] if n else []
+                parts = values[len(values) - n :]
                 del values[len(values) - n :]
-                values.append(self._build(item, args))
-        result = values[0]
+                start, end = parts[0][1], parts[-1][2]
+                args = [
+                    value
+                    for value, _, _ in parts
+                    if not isinstance(value, Token) or value.type in _ARGUMENT_TOKENS
+                ]
+                if item.data in _PASS_THROUGH:
+                    values.append((args[0], start, end))
+                else:
+                    values.append((self._build(item.data, args, ast.Span(start, end)), start, end))
+        result = values[0][0]
         if isinstance(result, Tree | Token):  # pragma: no cover - grammar always builds nodes
             raise TypeError("expression did not reduce to a node")
         return result  # type: ignore[no-any-return]
 
-    def _build(self, tree: Any, args: list[Any]) -> Any:
-        data = tree.data
-        meta = tree.meta
-        span = _span(meta)
+    def _build(self, data: str, args: list[Any], span: ast.Span) -> Any:
         if data == "number":
             return ast.Num(_number(str(args[0]), span), span)
         if data == "percent":
@@ -235,8 +266,6 @@ class _ToAst:
             if isinstance(operand, ast.Num):
                 return ast.Num(-operand.value, span)
             return ast.Neg(operand, span)
-        if data == "unary":  # unary plus
-            return args[0]
         if data == "binop":
             return ast.BinOp(str(args[1]), args[0], args[2], span)
         if data == "compare":
