@@ -1,3 +1,3 @@
-from kpiengine.cli import main
+from kpiengine.cli import entry
 
-main()
+entry()

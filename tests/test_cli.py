@@ -351,8 +351,8 @@ def test_explain_shows_sql_with_bound_parameters() -> None:
 def _imported_by(argv: list[str], modules: tuple[str, ...]) -> list[str]:
     """Which of ``modules`` the ``kpi`` command ``argv`` imports (it must exit 0)."""
     code = (
-        f"import sys, runpy; sys.argv = ['kpi', *{argv!r}];\n"
-        "try:\n    runpy.run_module('kpiengine', run_name='__main__')\n"
+        f"import sys; sys.argv = ['kpi', *{argv!r}];\n"
+        "from kpiengine.cli import main\ntry:\n    main()\n"
         "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
         f"bad = [m for m in {modules!r} if m in sys.modules]\nprint('IMPORTED:' + ','.join(bad))"
     )
@@ -479,3 +479,48 @@ def test_output_file_gets_the_usual_permissions(tmp_path: Path) -> None:
     target.chmod(0o640)  # an existing file keeps its mode
     assert kpi("run", "specs/tiktok", "--format", "json", "-o", str(target)).returncode == 0
     assert target.stat().st_mode & 0o777 == 0o640
+
+
+QUICK_EXIT = """\
+import atexit, sys, threading, time
+from pathlib import Path
+
+out = Path(sys.argv[1])
+atexit.register(lambda: (out / "atexit").write_text("ran"))
+if sys.argv[2] == "thread":  # still working when the command is done
+    def work() -> None:
+        time.sleep(0.5)
+        (out / "thread").write_text("done")
+    threading.Thread(target=work).start()
+sys.argv = ["kpi", *sys.argv[3:]]
+print("before", flush=False)
+from kpiengine.cli import entry
+entry()
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"), [(["validate", "specs/tiktok"], 0), (["validate", "specs/nope"], 2)]
+)
+@pytest.mark.parametrize("thread", ["thread", "no-thread"])
+def test_the_command_skips_the_teardown_but_not_the_exit_handlers(
+    tmp_path: Path, argv: list[str], code: int, thread: str
+) -> None:
+    # `kpi` ends with os._exit once it is done (the interpreter's teardown is slow):
+    # its exit status, buffered output, exit handlers and other threads' work survive.
+    proc = subprocess.run(
+        [sys.executable, "-c", QUICK_EXIT, str(tmp_path), thread, *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == code, proc.stderr
+    assert proc.stdout.startswith("before\n")
+    assert (tmp_path / "atexit").read_text() == "ran"
+    if thread == "thread":
+        assert (tmp_path / "thread").read_text() == "done"
+    if code == 0:
+        assert "tiktok: ok" in proc.stdout
+    else:
+        assert "spec not found" in proc.stderr
