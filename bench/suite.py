@@ -595,14 +595,16 @@ print('MODULES:' + ','.join(names))
 """
 
 #: Imports the given modules, in order, and nothing else (a module that cannot be
-#: imported on its own, such as an alias another module registers, is skipped).
+#: imported on its own, such as an alias another module registers, is skipped); then
+#: leaves as `kpi` does, without the interpreter's teardown.
 FLOOR_CODE = """\
-import importlib
+import importlib, os
 for name in {names!r}:
     try:
         importlib.import_module(name)
     except Exception:
         pass
+os._exit(0)
 """
 
 
@@ -1108,7 +1110,7 @@ another dataset's) and a rule each; columns declared, so no database is opened.
 
 The last line is the floor of any `kpi run` on this machine: the modules it imports
 from its libraries ({", ".join(floor_packages)}), imported by a bare process that
-does nothing else. What a `kpi run` adds to `evaluate` beyond that is kpiengine's own
+does nothing else (and ends as `kpi` does, with `os._exit`). What a `kpi run` adds to `evaluate` beyond that is kpiengine's own
 start-up (plugin discovery, the spec models, loading and checking the spec), the first
 query's one-off costs and the rendering of the output.
 """
