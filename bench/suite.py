@@ -999,10 +999,10 @@ def report(
     left_out_text = (
         f" Rules that compare a period with the one before are left out of the timed spec"
         f" (read from a copy of the file that holds them, without them): {rules_text}. Such"
-        " a rule makes kpiengine compute the table's KPIs a second time, over the window one"
-        " period earlier (a second read of the datasets, see docs/sql.md), which the"
-        " hand-written versions do not compute; what it costs is shown below (*Rules left"
-        " out*)."
+        " a rule makes kpiengine join the table's KPIs with themselves one period back"
+        " (without a date range, as here; with one it reads the datasets a second time,"
+        " for the earlier window: see docs/sql.md), which the hand-written versions do not"
+        " compute; what it costs is shown below (*Rules left out*)."
         if left_out
         else ""
     )

@@ -210,15 +210,21 @@ def test_explain_is_one_query_per_table_with_one_aggregate_per_dataset(spec: Any
         "viewers_daily",
     ]  # fmt: skip
     # Each dataset's table is scanned once per window, whatever the number of KPIs. The
-    # organic table holds the trend rule `change(organic_engagement_rate) < -20%`, so it
-    # reads its datasets for the requested weeks and again for the weeks one week earlier.
+    # organic table holds the trend rule `change(organic_engagement_rate) < -20%`: without
+    # a range it joins its KPIs with themselves one week back (one read of each dataset);
+    # with a range it also reads them for the weeks one week earlier.
     assert paid.sql.count("FROM paid_daily") == 1
     trend = [r for r in spec.rules.values() if "change(" in r.when.text]
     assert [(r.name, spec.kpis[r.kpi].category) for r in trend] == [
         ("engagement_rate_falling", "organic")
     ]
     for dataset in organic.datasets:
-        assert organic.sql.count(f"FROM {dataset}") == 2, dataset
+        assert organic.sql.count(f"FROM {dataset}") == 1, dataset
+    assert "FROM cur LEFT OUTER JOIN cur AS prev ON" in organic.sql
+    ranged = Request(grain="week", date_from="2026-08-03", date_to="2026-08-30")
+    organic_ranged = next(q for q in explain(spec, ranged) if q.table == "organic")
+    for dataset in organic_ranged.datasets:
+        assert organic_ranged.sql.count(f"FROM {dataset}") == 2, dataset
     # With grain total and no range there is no earlier window: one scan.
     organic_total = next(q for q in explain(spec, Request()) if q.table == "organic")
     for dataset in organic_total.datasets:
@@ -314,6 +320,42 @@ def test_previous_and_change_match_a_hand_computation(prev_spec: Any) -> None:
             expected.add((month, campaign))
     assert fired == expected
     assert fired  # the sample has falling CTRs
+
+
+def test_previous_without_a_range_is_the_period_before_by_hand(prev_spec: Any) -> None:
+    # No --from/--to: the earlier values are the same table one period back (a join of
+    # the KPIs with themselves). Sums by month and campaign straight from the CSV.
+    clicks: dict[tuple[str, str], int] = {}
+    impressions: dict[tuple[str, str], int] = {}
+    with (DATA / "paid_daily.csv").open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            key = (r["date"][:7], r["campaign"])
+            clicks[key] = clicks.get(key, 0) + int(r["clicks"])
+            impressions[key] = impressions.get(key, 0) + int(r["impressions"])
+    months = sorted({m for m, _ in clicks})
+    before_of = dict(zip(months[1:], months[:-1], strict=True))
+    result = evaluate(prev_spec, Request(grain="month", by=("campaign",)))
+    rows = {(row["period"][:7], row["campaign"]): row for row in result.tables[0].rows}
+    assert set(rows) == set(clicks)
+    expected_fired = set()
+    for (month, campaign), row in rows.items():
+        earlier = (before_of.get(month), campaign)
+        before = clicks.get(earlier)  # None for the first month: no data before it
+        ctr = clicks[(month, campaign)] / impressions[(month, campaign)]
+        ctr_before = clicks[earlier] / impressions[earlier] if earlier in clicks else None
+        assert row["clicks_before"] == before
+        if before:
+            assert row["clicks_change"] == pytest.approx((row["clicks"] - before) / before)
+        else:
+            assert row["clicks_change"] is None
+        if ctr_before is None:
+            assert row["ctr_delta"] is None
+        else:
+            assert row["ctr_delta"] == pytest.approx(ctr - ctr_before)
+            if (ctr - ctr_before) / ctr_before < -0.10:
+                expected_fired.add((month, campaign))
+    assert {(f.period[:7], f.dimensions["campaign"]) for f in result.findings} == expected_fired
+    assert expected_fired and any(row["clicks_before"] is None for row in rows.values())
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "duckdb", "postgresql"])

@@ -129,7 +129,7 @@ class TableCompiler:
             prev = None
         else:
             cur = current.cte(f"{self.prefix}cur")
-            prev = self._earlier_kpis(sorted(prev_targets))
+            prev = self._earlier_kpis(cur, sorted(prev_targets))
         outer = _Level2(self, cur, prev, later)
         columns: list[Expr] = []
         if self.window.grain != "total":
@@ -179,10 +179,17 @@ class TableCompiler:
                 columns.append(sub.c.t_last.label(f"{COVERAGE_PREFIXES[1]}{i}"))
         return sa.select(*columns).select_from(from_)
 
-    def _earlier_kpis(self, names: list[str]) -> FromClause | None:
-        """The named KPIs over the earlier window, as a CTE (None: no earlier period)."""
+    def _earlier_kpis(self, cur: FromClause, names: list[str]) -> FromClause | None:
+        """The named KPIs over the earlier window, as a CTE (None: no earlier period).
+
+        Without a date range the earlier window holds the same rows as the requested
+        one, so each period's earlier values are the period before's own: ``cur``
+        itself, joined one period back, instead of a second read of the datasets.
+        """
         if self.earlier is None:
             return None
+        if self.earlier == self.window:
+            return cur.alias(f"{self.prefix}prev")
         sub = TableCompiler(
             self.checked, self.plan, self.earlier, self.tables, prefix=f"{self.prefix}prev_"
         )
