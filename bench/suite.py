@@ -1110,9 +1110,10 @@ another dataset's) and a rule each; columns declared, so no database is opened.
 
 The last line is the floor of any `kpi run` on this machine: the modules it imports
 from its libraries ({", ".join(floor_packages)}), imported by a bare process that
-does nothing else (and ends as `kpi` does, with `os._exit`). What a `kpi run` adds to `evaluate` beyond that is kpiengine's own
-start-up (plugin discovery, the spec models, loading and checking the spec), the first
-query's one-off costs and the rendering of the output.
+does nothing else (and ends as `kpi` does, with `os._exit`). What a `kpi run` adds to
+`evaluate` beyond that is kpiengine's own start-up (plugin discovery, the spec models,
+loading and checking the spec), the first query's one-off costs and the rendering of
+the output.
 """
 
 
