@@ -508,12 +508,14 @@ def test_the_command_skips_the_teardown_but_not_the_exit_handlers(
 ) -> None:
     # `kpi` ends with os._exit once it is done (the interpreter's teardown is slow):
     # its exit status, buffered output, exit handlers and other threads' work survive.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered
     proc = subprocess.run(
         [sys.executable, "-c", QUICK_EXIT, str(tmp_path), thread, *argv],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
+        env=env,
     )
     assert proc.returncode == code, proc.stderr
     assert proc.stdout.startswith("before\n")
