@@ -657,21 +657,13 @@ def bench_sample(repeat: int) -> list[Timed]:
     return out
 
 
+DRIVERS = ("sqlalchemy", "duckdb", "duckdb_engine", "psycopg", "psycopg2")
+
+
 def imported_drivers(argv_tail: list[str]) -> list[str]:
     """Database modules a `kpi` command imports (help and validate should import none)."""
-    code = (
-        "import sys\n"
-        f"sys.argv = ['kpi', *{argv_tail!r}]\n"
-        "from kpiengine.cli import main\ntry:\n    main()\n"
-        "except SystemExit:\n    pass\n"
-        "mods = ('sqlalchemy', 'duckdb', 'duckdb_engine', 'psycopg', 'psycopg2')\n"
-        "print('IMPORTED:' + ','.join(m for m in mods if m in sys.modules))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False
-    )
-    line = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "IMPORTED:?"
-    return [m for m in line.removeprefix("IMPORTED:").split(",") if m]
+    imported = set(third_party_modules(argv_tail))
+    return [m for m in DRIVERS if m in imported]
 
 
 # -- the report -------------------------------------------------------------------------

@@ -369,8 +369,8 @@ def _leave(code: object) -> NoReturn:
     pydantic, DuckDB and the rest one by one took 0.1-0.3 s of every `kpi run`, for
     memory the system takes back at once. Everything kpiengine opens is closed and
     every file it writes is complete before this point; a normal exit is used when it
-    might not be (other threads still running, an exit message, output that cannot be
-    flushed).
+    might not be (other threads still running, an exit message). Output that cannot be
+    flushed gives status 120, as the interpreter's own exit does.
     """
     import atexit
     import threading
@@ -381,11 +381,6 @@ def _leave(code: object) -> NoReturn:
     if not isinstance(code, int) or threading.active_count() > 1 or run_exit_handlers is None:
         sys.exit(code)  # type: ignore[arg-type]  # what SystemExit carried
     code = int(code)  # ExitCode members too
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        sys.exit(code)  # a closed pipe: let the interpreter deal with it as it does
     run_exit_handlers()
     try:
         sys.stdout.flush()
