@@ -230,8 +230,25 @@ def test_json_text_is_json_dumps_indented_text() -> None:
         ],
     )  # fmt: skip
     empty = Table("empty", "other", [], [], [])
+    # Rows written in one call of the C encoder: text that looks like the seams between
+    # two rows, NaN and infinity, and a row with a nested value (the slow path again).
+    seams = ["}, {", "},\n      {", '"},{"', "{", "}", "", "\\n"]
+    braces = Table(
+        "braces",
+        "other",
+        ["campaign"],
+        [VIEWS, ER],
+        [
+            {"period": "2024-03-01", "campaign": text, "views": i, "engagement_rate": rate}
+            for i, (text, rate) in enumerate(
+                zip(seams, [0.5, float("nan"), 1e-7, float("inf"), -0.0, 1e300, 2.5], strict=True)
+            )
+        ],
+    )
+    nested = Table("nested", "other", [], [VIEWS], [{"period": None, "views": 1}, {"x": [1]}])
     for result in (
         make_result(),
+        Result("s", "week", None, None, [braces, nested, braces]),
         Result("s", "total", None, None, [odd, empty], comparisons=[{"nested": [1, [2, {}]]}]),
         Result("s", "total", None, None),
     ):
