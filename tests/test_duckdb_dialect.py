@@ -1,4 +1,5 @@
-"""kpiengine's DuckDB dialect: duckdb-engine's, without the databases it opens aside."""
+"""kpiengine's DuckDB dialect: SQLAlchemy's default one on DuckDB's connection, writing
+what duckdb-engine's writes, without importing duckdb-engine or PostgreSQL's dialect."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from kpiengine.builtins import duckdb_dialect
 from kpiengine.builtins.sources import SqlSource
 from kpiengine.engine import Request, evaluate, explain
 from kpiengine.spec import load_spec
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _database(tmp_path: Path) -> Path:
@@ -114,3 +117,58 @@ def test_duckdb_urls_elsewhere_keep_duckdb_engines_dialect() -> None:
     assert type(ours.dialect) is duckdb_dialect.DuckDBDialect
     plain.dispose()
     ours.dispose()
+
+
+def test_the_catalogue_compiles_as_with_duckdb_engines_dialect() -> None:
+    """kpiengine's DuckDB dialect writes, for the statements kpiengine builds, the SQL
+    duckdb-engine's (PostgreSQL's) dialect writes: the text is compared whole."""
+    from kpiengine.engine import _statement, check, plan, session, window_of
+
+    duckdb_dialect.register()
+    ours = sa.create_engine(f"{duckdb_dialect.DRIVER}:///:memory:")
+    theirs = sa.create_engine("duckdb:///:memory:")  # duckdb-engine's
+    assert type(theirs.dialect).__module__ == "duckdb_engine"
+    spec = load_spec(REPO / "specs" / "tiktok")
+    requests = [
+        Request(grain="week", by=("campaign",)),
+        Request(grain="month", date_from="2024-07-01", date_to="2024-09-30"),
+        Request(grain="total", where="campaign != 'x' and spend > 1.5"),
+        Request(grain="day", by=("campaign",), kpis=("ctr", "spend")),
+    ]
+    compared = 0
+    for request in requests:
+        with session(spec) as sess:
+            checked = check(sess)
+            for table_plan in plan(checked, request, []):
+                window = window_of(request)
+                stmt, _ = _statement(sess, checked, table_plan, window, offline=True)
+                a = stmt.compile(dialect=ours.dialect)
+                b = stmt.compile(dialect=theirs.dialect)
+                assert str(a) == str(b), (request, table_plan.name)
+                assert a.params == b.params
+                compared += 1
+    assert compared >= 10
+    ours.dispose()
+    theirs.dispose()
+
+
+def test_a_run_on_a_duckdb_file_imports_neither_duckdb_engine_nor_postgresql(
+    tmp_path: Path,
+) -> None:
+    db = _database(tmp_path)
+    code = textwrap.dedent(
+        f"""\
+        import sys
+        from kpiengine.cli import main
+        sys.argv = ["kpi", "run", {str(_spec(tmp_path, db))!r}, "--grain", "week"]
+        try:
+            main()
+        except SystemExit as exc:
+            assert exc.code == 0, exc.code
+        loaded = [m for m in sys.modules if m.startswith(("duckdb_engine", "sqlalchemy.dialects"))]
+        print(sorted(loaded), file=sys.stderr)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "2026-01-05" in done.stdout  # the week's row is there
+    assert done.stderr.strip() == "['sqlalchemy.dialects']", done.stderr

@@ -83,7 +83,9 @@ class SqlSource:
         # Others (hive:// for Spark's Thrift server, the warehouses) have no read-only
         # connection option: a user that can only read is the way (docs/scale-out.md).
         try:
-            if url.drivername == "duckdb":  # duckdb-engine, minus its side databases
+            if url.drivername == "duckdb" and not url.query:
+                # kpiengine's own DuckDB dialect; settings in the URL are duckdb-engine's
+                # to sort (DuckDB's own from its extensions').
                 url = url.set(drivername=_duckdb_driver())
             self._engine = sa.create_engine(url, **kwargs)
         except NoSuchModuleError:
