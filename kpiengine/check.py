@@ -12,6 +12,7 @@ import datetime as dt
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from kpiengine.errors import KpiError, Location, SpecError, SpecErrors, did_you_mean
 from kpiengine.expr import ast
@@ -54,6 +55,8 @@ class CheckedSpec:
     rules: dict[str, CheckedRule] = field(default_factory=dict)
     #: The types of the KPIs checked so far: a KPI is checked after those it names.
     kpi_types: dict[str, str] = field(default_factory=dict)
+    #: Statements built from this spec, by what else they depend on (engine._statement).
+    statements: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def dataset_of_column(self, name: str) -> list[str]:
         return [ds for ds, cols in self.columns.items() if name in cols]

@@ -587,11 +587,53 @@ def _statement(
             source = sess.source(ds.source)
             tables[d] = source.table(ds.table, columns)
             dialect = source.engine.dialect
-    stmt = TableCompiler(
-        checked, table_plan, window, tables, earlier=_previous_window(window)
-    ).statement()
-    # Labelled, so that the run can be found in the warehouse's query history.
-    return stmt.prefix_with(query_label(spec.name, table_plan.name)), dialect
+    key = _statement_key(table_plan, window, tables)
+    stmt = checked.statements.get(key) if key is not None else None
+    if stmt is None:
+        stmt = TableCompiler(
+            checked, table_plan, window, tables, earlier=_previous_window(window)
+        ).statement()
+        # Labelled, so that the run can be found in the warehouse's query history.
+        stmt = stmt.prefix_with(query_label(spec.name, table_plan.name))
+        if key is not None:
+            if len(checked.statements) >= _STATEMENTS_MAX:
+                checked.statements.clear()
+            checked.statements[key] = stmt
+    return stmt, dialect
+
+
+#: Statements built for one checked spec are kept (at most this many) for the next
+#: request that asks the same: a statement is immutable, and the same over the same
+#: tables whatever the dialect it is compiled for.
+_STATEMENTS_MAX = 256
+
+
+def _statement_key(table_plan: TablePlan, window: Window, tables: Mapping[str, Any]) -> Any:
+    """What a table's statement depends on besides the checked spec; None when a table is
+    not a plain named table (a source's own construct) or a filter cannot be hashed."""
+    import sqlalchemy as sa
+
+    named = []
+    for d, table in tables.items():
+        if type(table) is not sa.TableClause:
+            return None
+        named.append((d, table.schema, table.name, tuple(table.c.keys())))
+    key = (
+        table_plan.name,
+        table_plan.category,
+        table_plan.dimensions,
+        tuple(table_plan.kpis),
+        tuple(table_plan.rules),
+        tuple(table_plan.datasets),
+        tuple(table_plan.filters.items()),
+        window,
+        tuple(named),
+    )
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def query_label(spec: str, table: str) -> str:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections import OrderedDict
 from pathlib import Path
 
 import duckdb
 import pytest
 import sqlalchemy as sa
 
-from kpiengine.builtins import duckdb_dialect
+from kpiengine.builtins import duckdb_dialect, sources
 from kpiengine.builtins.sources import SqlSource
 from kpiengine.engine import Request, evaluate, explain
 from kpiengine.spec import load_spec
@@ -65,7 +66,10 @@ def test_reserved_words_are_quoted_before_and_after_connecting(
     sql = explain(spec, Request(grain="week"))[0].sql
     assert '"pivot"' in sql
     assert '"qualify"' in sql
+    # As in another fresh process: no keywords read, no engine kept, no statement built.
     monkeypatch.setattr(duckdb_dialect, "_keywords", None)
+    monkeypatch.setattr(sources, "_ENGINES", OrderedDict())
+    spec = load_spec(_spec(tmp_path, db))
     result = evaluate(spec, Request(grain="week"))  # keywords read on the connection
     rows = {r["period"]: (r["p"], r["q"]) for r in result.tables[0].rows}
     # by hand: week of 2026-01-05 has rows 1 and 2, week of 2026-01-12 row 4

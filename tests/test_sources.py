@@ -247,3 +247,78 @@ def test_declared_columns_are_checked_without_opening_the_source(tmp_path: Path)
     with pytest.raises(SpecErrors) as info, session(load_spec(spec_file)) as sess:
         check(sess)
     assert "unknown column `clickz`" in info.value.render()
+
+
+# --------------------------------------------------------------------------- reuse
+
+
+def _weekly_db(path: Path) -> Path:
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE t (d DATE, x BIGINT)")
+    con.execute("INSERT INTO t VALUES ('2026-01-05', 1), ('2026-01-06', 2), ('2026-01-13', 4)")
+    con.close()
+    return path
+
+
+def _weekly_spec(tmp_path: Path, db: Path) -> Any:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        textwrap.dedent(
+            f"""\
+            sources:
+              s: duckdb:///{db}
+            datasets:
+              t:
+                source: s
+                table: t
+                time: d
+                columns: {{d: date, x: number}}
+            kpis:
+              total: sum(x)
+            """
+        ),
+        encoding="utf-8",
+    )
+    return load_spec(spec)
+
+
+def test_a_source_evaluated_again_reuses_its_engine_and_statement_but_reads_afresh(
+    tmp_path: Path,
+) -> None:
+    from kpiengine.builtins import sources
+
+    db = _weekly_db(tmp_path / "w.duckdb")
+    spec = _weekly_spec(tmp_path, db)
+
+    def weeks(request: Request) -> dict[str | None, Any]:
+        return {r["period"]: r["total"] for r in evaluate(spec, request).tables[0].rows}
+
+    week = Request(grain="week")
+    assert weeks(week) == {"2026-01-05": 3, "2026-01-12": 4}  # by hand
+    engines = dict(sources._ENGINES)
+    assert weeks(Request(grain="total")) == {None: 7}
+    assert weeks(week) == {"2026-01-05": 3, "2026-01-12": 4}
+    assert dict(sources._ENGINES) == engines  # the same engine, the same key
+    # No connection stays open between runs: the file opens for writing in this process
+    # (DuckDB refuses a second configuration of an open database), and the next run,
+    # through the same engine and statement, reads the new row.
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO t VALUES ('2026-01-14', 10)")
+    con.close()
+    assert weeks(week) == {"2026-01-05": 3, "2026-01-12": 14}
+
+
+def test_engines_kept_are_bounded_and_the_oldest_disposed(tmp_path: Path) -> None:
+    from kpiengine.builtins import sources
+
+    opened = []
+    for i in range(sources._ENGINES_MAX + 2):
+        source = SqlSource(f"duckdb:///{_weekly_db(tmp_path / f'{i}.duckdb')}", tmp_path)
+        assert source.columns("t") == {"d": "date", "x": "number"}
+        source.close()
+        opened.append(source.engine)
+    assert len(sources._ENGINES) == sources._ENGINES_MAX
+    kept = list(sources._ENGINES.values())
+    assert opened[-1] in kept
+    assert opened[0] not in kept
+    assert opened[1] not in kept

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,7 +15,7 @@ from kpiengine.redact import redact_uri, scrub, secrets_in
 from kpiengine.registry import SourceType, ValueType
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import URL, Engine
     from sqlalchemy.sql.expression import FromClause
 
 
@@ -87,7 +89,7 @@ class SqlSource:
                 # kpiengine's own DuckDB dialect; settings in the URL are duckdb-engine's
                 # to sort (DuckDB's own from its extensions').
                 url = url.set(drivername=_duckdb_driver())
-            self._engine = sa.create_engine(url, **kwargs)
+            self._engine = _engine(url, kwargs)
         except NoSuchModuleError:
             raise SourceError(
                 f"no SQLAlchemy dialect for `{url.drivername}` (source {self.display})",
@@ -98,8 +100,6 @@ class SqlSource:
                 f"the database driver for {self.display} is not installed ({exc.name or exc})",
                 hint="for PostgreSQL: `pip install 'kpiengine[postgresql]'`",
             ) from None
-        if backend == "sqlite":
-            sa.event.listen(self._engine, "connect", _no_attach)
         self._columns: dict[str, dict[str, ValueType]] = {}
 
     @property
@@ -140,7 +140,38 @@ class SqlSource:
         return self._columns[table]
 
     def close(self) -> None:
+        # Closes the pool's connections (none stays open between sessions); the engine
+        # stays in _ENGINES for the next session on the same database.
         self._engine.dispose()
+
+
+#: Engines by URL and options, kept across sessions (the most recently used
+#: _ENGINES_MAX). A process that evaluates the same source again skips creating the
+#: engine and connecting its dialect, and finds its statements already compiled:
+#: SQLAlchemy's cache of compiled statements lives on the engine.
+_ENGINES: OrderedDict[str, Engine] = OrderedDict()
+_ENGINES_MAX = 8
+_ENGINES_LOCK = threading.Lock()
+
+
+def _engine(url: URL, kwargs: dict[str, Any]) -> Engine:
+    import sqlalchemy as sa
+
+    key = url.render_as_string(hide_password=False) + "\0" + repr(sorted(kwargs.items()))
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is not None:
+            _ENGINES.move_to_end(key)
+            return engine
+    engine = sa.create_engine(url, **kwargs)
+    if url.get_backend_name() == "sqlite":
+        sa.event.listen(engine, "connect", _no_attach)
+    with _ENGINES_LOCK:
+        _ENGINES[key] = engine
+        while len(_ENGINES) > _ENGINES_MAX:
+            _, dropped = _ENGINES.popitem(last=False)
+            dropped.dispose()
+    return engine
 
 
 def _duckdb_driver() -> str:
