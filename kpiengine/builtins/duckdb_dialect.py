@@ -211,9 +211,3 @@ class DuckDBDialect(DefaultDialect):
 
     def do_begin(self, dbapi_connection: Any) -> None:
         pass  # auto-commit: kpiengine's sources only read
-
-    def do_rollback(self, dbapi_connection: Any) -> None:
-        dbapi_connection.rollback()
-
-    def do_commit(self, dbapi_connection: Any) -> None:
-        dbapi_connection.commit()
