@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
 from kpiengine.cli import app
 from kpiengine.engine import Request, evaluate
@@ -93,8 +94,6 @@ def test_types_of_the_values(spec_file: Path) -> None:
 
 
 def test_json_output_has_no_nan_or_infinity(spec_file: Path) -> None:
-    from typer.testing import CliRunner
-
     done = CliRunner().invoke(
         app, ["run", str(spec_file), "--grain", "week", "--by", "g", "--format", "json"]
     )
