@@ -215,7 +215,16 @@ def _slow_json(result: Result) -> str:
     return text + "\n"
 
 
-def test_json_text_is_json_dumps_indented_text() -> None:
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def _numbers_spelt_alike(text: str) -> str:
+    """``text`` with every number spelt as Python spells it (``1e-7`` and ``1e-07`` are
+    one value, which two JSON writers may spell differently); the rest untouched."""
+    return _NUMBER.sub(lambda m: repr(float(m.group())), text)
+
+
+def _odd_results() -> list[Result]:
     odd = Table(
         "odd",
         "other",
@@ -226,33 +235,53 @@ def test_json_text_is_json_dumps_indented_text() -> None:
              "engagement_rate": float("nan")},
             {"period": "2024-03-01", "day": "Frühling ☀ \"q\"\n", "views": True,
              "engagement_rate": float("-inf")},
+            {"period": None, "day": dt.datetime(2024, 3, 1, 12, 30, 0, 5), "views": None,
+             "engagement_rate": dt.time(9, 5)},
             {},
         ],
     )  # fmt: skip
     empty = Table("empty", "other", [], [], [])
-    # Rows written in one call of the C encoder: text that looks like the seams between
-    # two rows, NaN and infinity, and a row with a nested value (the slow path again).
-    seams = ["}, {", "},\n      {", '"},{"', "{", "}", "", "\\n"]
+    # Every ASCII control character, quotes, backslashes, slashes and text outside the
+    # ASCII range (kept as it is), in dimension values.
+    texts = ["".join(map(chr, range(32))), '"\\/\x7f', "\u2028\u2029 é ☀ 𝄞", "}, {", ""]
+    rates = [0.5, 1e-7, 1e300, -0.0, 2.5e-05, 1e16, 0.1 + 0.2, 5e-324]
     braces = Table(
         "braces",
         "other",
         ["campaign"],
         [VIEWS, ER],
         [
-            {"period": "2024-03-01", "campaign": text, "views": i, "engagement_rate": rate}
-            for i, (text, rate) in enumerate(
-                zip(seams, [0.5, float("nan"), 1e-7, float("inf"), -0.0, 1e300, 2.5], strict=True)
-            )
+            {"period": "2024-03-01", "campaign": texts[i % len(texts)], "views": i,
+             "engagement_rate": rate}
+            for i, rate in enumerate(rates)
         ],
-    )
+    )  # fmt: skip
     nested = Table("nested", "other", [], [VIEWS], [{"period": None, "views": 1}, {"x": [1]}])
-    for result in (
+    return [
         make_result(),
         Result("s", "week", None, None, [braces, nested, braces]),
         Result("s", "total", None, None, [odd, empty], comparisons=[{"nested": [1, [2, {}]]}]),
         Result("s", "total", None, None),
-    ):
+    ]
+
+
+def test_json_text_is_json_dumps_indented_text() -> None:
+    for result in _odd_results():
+        text = outputs.render_json(result, PLAIN)
+        assert json.loads(text) == json.loads(_slow_json(result))
+        assert _numbers_spelt_alike(text) == _numbers_spelt_alike(_slow_json(result))
+
+
+def test_json_of_what_the_fast_writer_refuses_is_the_standard_librarys() -> None:
+    """An integer beyond 64 bits (a DECIMAL(38) sum, say) and a key that is not a
+    string: written by ``json`` instead, the same text."""
+    huge = Table("t", "paid", [], [VIEWS], [{"period": None, "views": 2**70 + 1}])
+    keyed = Result("s", "total", None, None, comparisons=[{1: "one", None: 2.5}])
+    for result in (Result("s", "total", None, None, [huge]), keyed):
         assert outputs.render_json(result, PLAIN) == _slow_json(result)
+    assert '"views": 1180591620717411303425' in outputs.render_json(
+        Result("s", "total", None, None, [huge]), PLAIN
+    )
 
 
 def test_json_keeps_non_ascii_text() -> None:
