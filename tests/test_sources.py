@@ -233,6 +233,96 @@ def test_a_malformed_csv_is_a_user_error(tmp_path: Path) -> None:
     assert "paid" in info.value.message
 
 
+#: CSV files in the shapes people export, each read by a csv: source as DuckDB's own
+#: read_csv reads it (the oracle).
+CSV_SHAPES = {
+    "plain.csv": b"date,clicks,spend\n2026-01-01,3,1.5\n2026-01-02,4,2.25\n",
+    "semicolons.csv": b"day;clicks;note\n01/02/2026;1,5;x\n15/03/2026;2,5;y\n",
+    "tabs.tsv": b"date\tclicks\n2026-01-01\t3\n2026-01-02\t4\n",
+    "quoted.csv": b'n,text\n1,"a, b"\n2,"say ""hi"""\n',
+    "timestamps.csv": b"at,clicks\n2026-01-01 10:00:00,1\n2026-01-02 11:30:00,2\n",
+    "bom_crlf.csv": b"\xef\xbb\xbfdate,clicks\r\n2026-01-01,1\r\n2026-01-02,2\r\n",
+    "comment.csv": b"# exported 2026-01-03\ndate,clicks\n2026-01-01,1\n",
+    "empty_column.csv": b"date,clicks\n2026-01-01,\n2026-01-02,\n",
+    "dates_and_times.csv": b"date,clicks\n2026-01-03 00:00:00,1\n2026-01-04,2\n",
+    "header_only.csv": b"date,clicks\n",
+    "thousands.csv": b'Date,Cost\n"Jan 5, 2026","1,234.50"\n',
+    # Beyond the sniffer's sample of 20,480 rows, a date written with its time: a date too.
+    "late_time.csv": (
+        "date,clicks\n"
+        + "".join(f"2026-01-{1 + i % 28:02d},{i}\n" for i in range(21_000))
+        + "2026-02-03 00:00:00,7\n"
+    ).encode(),
+}
+
+
+def _described(con: Any, sql: str) -> tuple[list[tuple[str, str]], list[tuple[Any, ...]]]:
+    cursor = con.execute(sql)
+    description = [(d[0], str(d[1])) for d in cursor.description]
+    return description, [tuple(r) for r in cursor.fetchall()]
+
+
+def _duckdb_read(path: Path) -> tuple[list[tuple[str, str]], list[tuple[Any, ...]]]:
+    """What DuckDB's own read_csv makes of the file: column names and types, and rows."""
+    con = duckdb.connect()
+    try:
+        con.read_csv(str(path)).create_view("t")
+        return _described(con, "SELECT * FROM t")
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("name", sorted(CSV_SHAPES))
+def test_csv_files_are_read_as_duckdb_reads_them_the_format_sniffed_once(
+    tmp_path: Path, name: str
+) -> None:
+    from kpiengine.builtins.sources import _sniffed_csv
+
+    path = tmp_path / name
+    path.write_bytes(CSV_SHAPES[name])
+    con = duckdb.connect()
+    try:
+        _sniffed_csv(con, str(path)).create_view("t")
+        assert _described(con, "SELECT * FROM t") == _duckdb_read(path)
+        (view,) = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 't'").fetchone()
+    finally:
+        con.close()
+    # The format and the columns are written into the view: its queries do not sniff again.
+    assert "auto_detect := false" in view
+    assert "columns" in view
+
+
+def test_a_csv_source_reads_its_files_as_duckdb_reads_them(tmp_path: Path) -> None:
+    (tmp_path / "quoted.csv").write_bytes(CSV_SHAPES["quoted.csv"])
+    source = FileSource(f"csv:{tmp_path}", tmp_path, "csv")
+    try:
+        source.table("quoted")  # reads the file
+        with source.engine.connect() as conn:
+            con = conn.connection.driver_connection
+            assert _described(con, "SELECT * FROM quoted") == _duckdb_read(tmp_path / "quoted.csv")
+    finally:
+        source.close()
+
+
+def test_a_csv_whose_sniffed_format_cannot_be_given_back_is_read_as_duckdb_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kpiengine.builtins import sources
+
+    # A keyword this duckdb does not know, as an older duckdb would not know one.
+    monkeypatch.setattr(sources, "_CSV_FORMAT", (*sources._CSV_FORMAT, ("Quote", "no_such")))
+    path = tmp_path / "quoted.csv"
+    path.write_bytes(CSV_SHAPES["quoted.csv"])
+    con = duckdb.connect()
+    try:
+        with pytest.raises((TypeError, duckdb.Error)):
+            sources._sniffed_csv(con, str(path))
+        sources._csv(con, str(path)).create_view("t")
+        assert _described(con, "SELECT * FROM t") == _duckdb_read(path)
+    finally:
+        con.close()
+
+
 def test_declared_columns_are_checked_without_opening_the_source(tmp_path: Path) -> None:
     spec_file = tmp_path / "s.yaml"
     spec_file.write_text(
