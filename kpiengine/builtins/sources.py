@@ -278,10 +278,11 @@ def _csv(con: Any, path: str) -> Any:
 def _sniffed_csv(con: Any, path: str) -> Any:
     """The CSV file as a DuckDB relation, its format and columns sniffed once.
 
-    ``read_csv`` without options sniffs a file three times (to bind it, to count its
-    columns, and to pin the format it found into the view so that queries do not sniff
-    again): about 50 ms for a 100 KB file, most of a small run. ``sniff_csv`` reports the
-    same in one pass, which is given back with detection off: the same view, the same rows.
+    The duckdb module's ``read_csv`` without options (duckdb 2.0) sniffs a file three
+    times (to bind it, to count its columns, and to pin the format it found into the view
+    so that queries do not sniff again): about 50 ms for a 100 KB file, most of a small
+    run. ``sniff_csv`` reports the same in one pass, which is given back with detection
+    off: the same view, the same rows.
     """
     cursor = con.execute("SELECT * FROM sniff_csv($1)", [path])
     report = dict(zip([d[0] for d in cursor.description], cursor.fetchall()[0], strict=True))
