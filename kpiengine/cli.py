@@ -27,6 +27,9 @@ class ExitCode(enum.IntEnum):
     FINDINGS = 1
     USER_ERROR = 2
     INTERNAL_ERROR = 3
+    #: The reader of stdout or stderr went away before all was written (`kpi … | head`):
+    #: the status a shell gives a command that a closed pipe stops (128 + SIGPIPE).
+    CLOSED_PIPE = 141
 
 
 app = typer.Typer(
@@ -385,9 +388,17 @@ def _leave(code: object) -> NoReturn:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+    except BrokenPipeError:
+        code = ExitCode.CLOSED_PIPE
     except (OSError, ValueError):
         code = 120  # what the interpreter exits with when it cannot flush at exit
     os._exit(code)
+
+
+def _output_closed() -> bool:
+    """Whether stdout or stderr was found closed under the command: typer (as click does)
+    then exits 1, with both streams wrapped so that nothing more is written to them."""
+    return any(type(s).__name__ == "PacifyFlushWrapper" for s in (sys.stdout, sys.stderr))
 
 
 def main() -> None:
@@ -402,6 +413,10 @@ def main() -> None:
     gc.set_threshold(50_000, 20, 20)
     try:
         app()
+    except SystemExit as exc:
+        if exc.code == 1 and _output_closed():
+            sys.exit(ExitCode.CLOSED_PIPE)  # not 1, which says there are findings
+        raise
     except KpiError as exc:
         typer.echo(exc.render(), err=True)
         sys.exit(ExitCode.USER_ERROR)

@@ -526,3 +526,28 @@ def test_the_command_skips_the_teardown_but_not_the_exit_handlers(
         assert "tiktok: ok" in proc.stdout
     else:
         assert "spec not found" in proc.stderr
+
+
+@pytest.mark.parametrize("stderr", ["its own pipe", "the same pipe"])
+@pytest.mark.parametrize("fail_on", [[], ["--fail-on", "warn"]])
+def test_a_reader_gone_before_the_output_is_written_is_not_taken_for_findings(
+    stderr: str, fail_on: list[str]
+) -> None:
+    # `kpi run … | head`, head gone before kpi writes: status 141 (a shell's for a command
+    # a closed pipe stops), not 1 (findings), and no traceback.
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("KPI_DEBUG", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kpiengine", "run", str(SPEC), "--grain", "day", *fail_on],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE if stderr == "its own pipe" else subprocess.STDOUT,
+        env=env,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone
+    errors = proc.stderr.read().decode() if proc.stderr is not None else ""
+    if proc.stderr is not None:
+        proc.stderr.close()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in errors
