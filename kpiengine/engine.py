@@ -533,7 +533,7 @@ def explain(
         out = []
         for table_plan in plans:
             stmt, engine_dialect = _statement(
-                sess, checked, table_plan, window, offline=bool(dialect)
+                sess, checked, table_plan, window, offline=bool(dialect), target=target
             )
             compiled = stmt.compile(dialect=target or engine_dialect)
             out.append(
@@ -565,10 +565,12 @@ def _statement(
     window: Window,
     *,
     offline: bool = False,
+    target: Any = None,
 ) -> tuple[Any, Any]:
     """The table's statement and the dialect of its source (None when ``offline``).
 
-    ``offline`` (explain for a named dialect) names the tables without opening sources.
+    ``offline`` (explain for a named dialect, ``target``) names the tables without
+    opening sources.
     """
     import sqlalchemy as sa
 
@@ -587,11 +589,19 @@ def _statement(
             source = sess.source(ds.source)
             tables[d] = source.table(ds.table, columns)
             dialect = source.engine.dialect
+    full_joins = getattr(target if offline else dialect, "name", None) == "duckdb"
     key = _statement_key(table_plan, window, tables)
+    if key is not None:
+        key = (*key, full_joins)
     stmt = checked.statements.get(key) if key is not None else None
     if stmt is None:
         stmt = TableCompiler(
-            checked, table_plan, window, tables, earlier=_previous_window(window)
+            checked,
+            table_plan,
+            window,
+            tables,
+            earlier=_previous_window(window),
+            full_joins=full_joins,
         ).statement()
         # Labelled, so that the run can be found in the warehouse's query history.
         stmt = stmt.prefix_with(query_label(spec.name, table_plan.name))

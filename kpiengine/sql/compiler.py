@@ -96,6 +96,7 @@ class TableCompiler:
         *,
         earlier: Window | None = None,
         prefix: str = "",
+        full_joins: bool = False,
     ) -> None:
         self.checked = checked
         self.plan = plan
@@ -105,6 +106,8 @@ class TableCompiler:
         #: The window previous()/change() read (None: there is no earlier period).
         self.earlier = earlier
         self.prefix = prefix  # for the names of subqueries, unique within a statement
+        #: Join several datasets with FULL JOINs (see :meth:`_combine`).
+        self.full_joins = full_joins
 
     # -- the whole statement ----------------------------------------------------------
 
@@ -191,7 +194,12 @@ class TableCompiler:
         if self.earlier == self.window:
             return cur.alias(f"{self.prefix}prev")
         sub = TableCompiler(
-            self.checked, self.plan, self.earlier, self.tables, prefix=f"{self.prefix}prev_"
+            self.checked,
+            self.plan,
+            self.earlier,
+            self.tables,
+            prefix=f"{self.prefix}prev_",
+            full_joins=self.full_joins,
         )
         return sub._kpi_select(names).cte(f"{self.prefix}prev")
 
@@ -209,7 +217,13 @@ class TableCompiler:
         """The period and dimension columns, and the FROM joining the per-dataset aggregates.
 
         Several datasets are joined on the union of their keys, so a period or a
-        dimension value that only one dataset has still gets a row.
+        dimension value that only one dataset has still gets a row. With ``full_joins``
+        (DuckDB) that is a chain of FULL JOINs, each on the keys found so far, which
+        DuckDB plans and runs faster than the union and a LEFT JOIN per dataset (organic
+        at 10 M rows: 72.6 against 75.0 ms); PostgreSQL refuses a FULL JOIN on
+        ``IS NOT DISTINCT FROM``, which keys that may be null need. Within a row of the
+        chain, a dataset either has the keys found so far or has none of its columns,
+        so the first non-null of each key is the row's.
         """
         subqueries = [sub for sub, _ in parts.values()]
         names = (["period"] if self.window.grain != "total" else []) + [
@@ -220,6 +234,20 @@ class TableCompiler:
             for sub in subqueries[1:]:  # grain total, no breakdown: one row each
                 from_ = sa.join(from_, sub, sa.true())
             keys: list[Expr] = [subqueries[0].c[k] for k in names]
+        elif self.full_joins:
+            found: list[list[Expr]] = [[subqueries[0].c[k]] for k in names]  # so far, per key
+            from_ = subqueries[0]
+            for sub in subqueries[1:]:
+                cond = sa.and_(
+                    *[
+                        _first(cols).is_not_distinct_from(sub.c[k])
+                        for cols, k in zip(found, names, strict=True)
+                    ]
+                )
+                from_ = sa.outerjoin(from_, sub, cond, full=True)
+                for cols, k in zip(found, names, strict=True):
+                    cols.append(sub.c[k])
+            keys = [_first(cols) for cols in found]
         else:
             union = sa.union(*[sa.select(*[sub.c[k] for k in names]) for sub in subqueries])
             key_table = union.subquery(f"{self.prefix}keys")
@@ -303,13 +331,19 @@ class TableCompiler:
             query = query.where(*conditions)
         if group_by:
             query = query.group_by(*group_by)
-        # A CTE: with several datasets it is read twice (keys and join) but computed once.
+        # A CTE: with several datasets joined on a union of keys it is read twice (keys and
+        # join) but computed once.
         sub = (
             query.cte(f"{self.prefix}agg_{name}")
             if len(self.plan.datasets) > 1
             else query.subquery(f"{self.prefix}agg_{name}")
         )
         return sub, {agg: sub.c[label] for agg, label in agg_labels.items()}
+
+
+def _first(columns: Sequence[Expr]) -> Expr:
+    """The first non-null of the columns (the column itself when there is one)."""
+    return columns[0] if len(columns) == 1 else sa.func.coalesce(*columns)
 
 
 def _closure(checked: CheckedSpec, names: set[str]) -> set[str]:
