@@ -448,18 +448,20 @@ def bench_catalogue(
     if profile:
         print(profile_call(api, f"evaluate(): {what}"))
 
-    # -- timing, interleaved so that drift hits all alike (ratios are taken per round)
+    # -- timing. (a) against (b) first, in rounds of their own, back to back: with pandas
+    # (gigabytes allocated and freed) and a whole process between them, (a)/(b) swung
+    # from 0.92x to 1.33x between runs of the same code (audience at 10 M rows), against
+    # 1.04-1.07x timed back to back. Untimed first: the first calls after the check find
+    # the caches cold.
+    api()
+    hand_written()
     for _ in range(repeat):
-        # Untimed first: whichever call runs first after the round's heavy steps (pandas,
-        # a whole process) finds the caches cold and pays for it (organic at 10 M rows,
-        # 5 rounds: (a)/(b) 1.16x with (a) always first, 1.12x with (b) first; 1.13x and
-        # 1.12x after these two calls).
-        api()
-        hand_written()
         figures.api.append(clock(api))
         figures.sql.append(clock(hand_written))
         if full_rules:
             figures.full.append(clock(api_full))
+    # -- then the others, interleaved so that drift hits them alike
+    for _ in range(repeat):
         figures.polars.append(clock(with_polars))
         if not note:
             figures.pandas.append(clock(with_pandas))
@@ -1060,18 +1062,19 @@ For each size and catalogue, before any timing, the rows of
 of **pandas** and of **polars** were checked against **(b)** the hand-written DuckDB SQL
 of `bench/reference.py` (one query per result table: the audience catalogue reads both
 sources, so two queries): the same rows and every KPI equal within a relative tolerance
-of {REL_TOL:g}. Then {rounds} of (a), (b), polars and pandas in this process and (c) as
-a whole process, one after the other, each round begun with an untimed (a) and (b)
-(whichever call runs first after pandas and a whole process finds the caches cold and
-pays a few milliseconds for it); the calls in this process are timed as `timeit` times,
-the cyclic garbage collector run before each and paused during it (a full collection of
-this process, which holds pandas, polars and pyarrow, takes about 45 ms, and lands on
-whichever call crosses the collector's threshold); (b) connects read-only, queries,
-fetches every row and closes, as (a) does; pandas (through pyarrow) and polars read the
-columns they need from Parquet and compute. (c) is a whole process (interpreter
-start-up, imports, spec loading, evaluation, JSON rendering), its peak RSS the child's
+of {REL_TOL:g}. Then {rounds} of (a) and (b) back to back in this process, after an
+untimed call of each (with pandas and a whole process between them, as a first version
+of the suite timed them, (a)/(b) swung from 0.92× to 1.33× between runs of the same
+code); then {rounds} of polars, pandas and (c) as a whole process, one after the other.
+The calls in this process are timed as `timeit` times, the cyclic garbage collector run
+before each and paused during it (a full collection of this process, which holds pandas,
+polars and pyarrow, takes about 45 ms, and lands on whichever call crosses the
+collector's threshold). (b) connects read-only, queries, fetches every row and closes,
+as (a) does; pandas (through pyarrow) and polars read the columns they need from Parquet
+and compute. (c) is a whole process (interpreter start-up, imports, spec loading,
+evaluation, JSON rendering), its peak RSS the child's
 `ru_maxrss`.{pandas_text} Times are medians (min – max below); ratios and (c)−(a) are
-the medians of the ratios and differences within each round, which a busy machine
+the medians of the ratios and differences of the i-th runs of each, which a busy machine
 disturbs less than the times themselves.
 
 {machine}
