@@ -575,6 +575,7 @@ def _statement(
     import sqlalchemy as sa
 
     from kpiengine.sql.compiler import TableCompiler
+    from kpiengine.sql.dialects import full_joins_on_keys
 
     spec = checked.spec
     tables: dict[str, Any] = {}
@@ -589,7 +590,7 @@ def _statement(
             source = sess.source(ds.source)
             tables[d] = source.table(ds.table, columns)
             dialect = source.engine.dialect
-    full_joins = getattr(target if offline else dialect, "name", None) == "duckdb"
+    full_joins = full_joins_on_keys(target if offline else dialect)
     key = _statement_key(table_plan, window, tables)
     if key is not None:
         key = (*key, full_joins)

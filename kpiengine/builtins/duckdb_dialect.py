@@ -207,7 +207,7 @@ class DuckDBDialect(DefaultDialect):
         return "main"
 
     def get_isolation_level(self, dbapi_connection: Any) -> Any:
-        raise NotImplementedError
+        raise NotImplementedError  # SQLAlchemy's way to say there is none: it catches this
 
     def do_begin(self, dbapi_connection: Any) -> None:
         pass  # auto-commit: kpiengine's sources only read

@@ -2,7 +2,8 @@
 
 Each construct here is a small SQLAlchemy element with a default rendering and
 per-dialect overrides registered with ``@compiles``. The compiler uses only
-these and portable Core; it never asks which dialect it is talking to.
+these and portable Core; it never asks which dialect it is talking to (the one choice of
+statement shape, :func:`full_joins_on_keys`, is made here and handed to it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,16 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 GRAINS = ("day", "week", "month", "quarter", "year", "total")
+
+
+def full_joins_on_keys(dialect: Any) -> bool:
+    """Whether the dialect joins several datasets' aggregates with FULL JOINs on their
+    keys (see ``TableCompiler._combine``), rather than on the union of their keys.
+
+    DuckDB plans and runs the FULL JOINs faster; PostgreSQL refuses a FULL JOIN on
+    ``IS NOT DISTINCT FROM``, which keys that may be null need, so the others keep the union.
+    """
+    return getattr(dialect, "name", None) == "duckdb"
 
 
 class _Period(ColumnElement[Any]):
